@@ -1,0 +1,1 @@
+"""Per-catalog style memory: SQLite storage, scene-aware preferences, reading Lightroom catalogs."""

@@ -1,0 +1,48 @@
+"""Shared test set-up: every test runs with its own config/data/cache folders and no network but loopback."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(autouse=True)
+def isolated_home(tmp_path_factory, monkeypatch):
+    """Point every per-user folder (XDG, our own, keyring, HOME) at a temporary directory."""
+    home = tmp_path_factory.mktemp("home")
+    for var, sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+        monkeypatch.setenv(var, str(home / sub))
+    monkeypatch.setenv("AIRETOUCH_CONFIG_DIR", str(home / "config" / "airetouch"))
+    monkeypatch.setenv("AIRETOUCH_DATA_DIR", str(home / "data" / "airetouch"))
+    # The vision models are provisioned once per machine; tests share that cache read-only when present.
+    monkeypatch.setenv("AIRETOUCH_CACHE_DIR", os.environ.get("AIRETOUCH_TEST_CACHE_DIR", str(home / "cache")))
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("APPDATA", str(home / "AppData" / "Roaming"))
+    monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    yield home
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"shared test data not found at {SHARED_DATA} (see README: tests use ../shared/data)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def sample_photos(shared_data) -> list[Path]:
+    return sorted((shared_data / "photos").glob("*.*"))
+
+
+@pytest.fixture(scope="session")
+def preset_files(shared_data) -> list[Path]:
+    return sorted((shared_data / "lightroom" / "presets").glob("*.xmp"))

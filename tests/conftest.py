@@ -21,8 +21,9 @@ def isolated_home(tmp_path_factory, monkeypatch):
         monkeypatch.setenv(var, str(home / sub))
     monkeypatch.setenv("AIRETOUCH_CONFIG_DIR", str(home / "config" / "airetouch"))
     monkeypatch.setenv("AIRETOUCH_DATA_DIR", str(home / "data" / "airetouch"))
-    # The vision models are provisioned once per machine; tests share that cache read-only when present.
-    monkeypatch.setenv("AIRETOUCH_CACHE_DIR", os.environ.get("AIRETOUCH_TEST_CACHE_DIR", str(home / "cache")))
+    monkeypatch.setenv("AIRETOUCH_CACHE_DIR", str(home / "cache" / "airetouch"))
+    # The vision models are provisioned once per machine (README set-up, .ci/run) and shared read-only.
+    monkeypatch.setenv("AIRETOUCH_MODELS_DIR", os.environ.get("AIRETOUCH_MODELS_DIR", str(ROOT / ".models")))
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("APPDATA", str(home / "AppData" / "Roaming"))
     monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))

@@ -1,0 +1,215 @@
+"""The `Retoucher` facade: the one entry point (plan, emit, learn) shared by the server, the watcher and the CLI.
+
+The five stages are visible here as calls, in order: decode (imaging), analyse (vision), plan (retouch, then
+the catalog's memory, then instruction/attributes/clicks), emit (lightroom, develop), learn (catalog).
+"""
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from . import __version__
+from .core.errors import NotFoundError, PermissionDeniedError, PlanError
+from .core.plan import RetouchPlan
+
+RAW_EXTENSIONS = frozenset({
+    ".3fr", ".ari", ".arw", ".bay", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".fff", ".iiq", ".k25",
+    ".kdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2",
+    ".srf", ".srw", ".x3f",
+})
+
+
+def is_raw_path(path: str | Path) -> bool:
+    """Raw and DNG files take absolute white balance (Temperature/Tint) in Lightroom."""
+    return Path(path).suffix.lower() in RAW_EXTENSIONS
+
+
+@dataclass
+class PhotoRequest:
+    """One photo as the plugin, the watcher or the CLI names it."""
+
+    path: Path | None = None
+    preview: bytes | None = None  # a rendered JPEG/PNG for formats we cannot read
+    photo_id: str | None = None
+    settings: dict | None = None  # the photo's current develop settings (applyDevelopSettings keys)
+    is_raw: bool | None = None
+
+    @property
+    def raw(self) -> bool:
+        if self.is_raw is not None:
+            return self.is_raw
+        return bool(self.path and is_raw_path(self.path))
+
+    @property
+    def label(self) -> str:
+        return str(self.path) if self.path else (self.photo_id or "uploaded preview")
+
+
+@dataclass
+class PlanRequest:
+    """What to do beyond the automatic plan: an explicit plan, --set values, words, clicks, a catalog."""
+
+    base: RetouchPlan | None = None  # an explicit plan replaces the automatic prediction
+    sets: dict[str, dict[str, float]] = field(default_factory=dict)  # {"global"|region: {param: value}}
+    instruction: str | None = None
+    attributes: dict[str, dict[str, float]] | None = None
+    clicks: list[dict] | None = None
+    strength: float = 1.0
+    catalog: dict | None = None  # {"id", "path", "name"} or {"id": "profile:NAME"}
+
+
+@dataclass
+class PlanResult:
+    photo: PhotoRequest
+    plan: RetouchPlan
+    settings: dict
+    analysis: Any = None
+
+    def to_dict(self) -> dict:
+        return {"photo_id": self.photo.photo_id, "path": str(self.photo.path) if self.photo.path else None,
+                "plan": self.plan.to_dict(), "settings": self.settings, "summary": self.plan.summary(),
+                "notes": [n.text for n in self.plan.notes]}
+
+
+def check_readable(path: str | Path) -> Path:
+    """An existing regular file the user can read, or a typed error naming it."""
+    p = Path(path).expanduser()
+    try:
+        st = p.stat()
+    except FileNotFoundError:
+        raise NotFoundError("file not found", path=str(p)) from None
+    except PermissionError:
+        raise PermissionDeniedError("no permission to read this file", path=str(p)) from None
+    import stat as _stat
+    if not _stat.S_ISREG(st.st_mode):
+        raise NotFoundError("not a regular file", path=str(p))
+    try:
+        with open(p, "rb") as fh:
+            fh.read(1)
+    except PermissionError:
+        raise PermissionDeniedError("no permission to read this file", path=str(p)) from None
+    return p
+
+
+class Retoucher:
+    """Plan, emit and learn for one process. Thread-safe: the server calls it from a worker pool."""
+
+    def __init__(self, *, use_models: bool = True):
+        self.use_models = use_models
+        self._lock = threading.Lock()
+        self._closed = False
+
+    # -- stage 1+2: decode and analyse ------------------------------------------------------------------------
+    def decode(self, photo: PhotoRequest, purpose: str = "analysis"):
+        from .imaging.decode import decode, decode_bytes
+        if photo.preview is not None:
+            return decode_bytes(photo.preview, name=photo.label)
+        if photo.path is None:
+            raise PlanError("a photo needs a path or a preview", field="photo")
+        return decode(check_readable(photo.path), purpose=purpose)
+
+    def analyse(self, photo: PhotoRequest):
+        from .vision.regions import analyse
+        return analyse(self.decode(photo, "analysis"), use_models=self.use_models)
+
+    # -- stage 3: plan ---------------------------------------------------------------------------------------
+    def plan(self, photo: PhotoRequest, request: PlanRequest | None = None) -> PlanResult:
+        request = request or PlanRequest()
+        analysis = None
+        if request.base is not None:
+            plan = request.base.copy()
+        elif request.sets and not request.instruction:
+            plan = RetouchPlan()
+        else:
+            from .retouch.predictor import predict
+            analysis = self.analyse(photo)
+            plan = predict(analysis, is_raw=photo.raw)
+        if request.catalog:
+            plan = self._apply_memory(plan, request.catalog, analysis)
+        if request.sets:
+            plan = apply_sets(plan, request.sets)
+        if request.instruction:
+            from .retouch.instructions import apply_interpretation, interpret
+            present = set(analysis.masks) if analysis is not None else None
+            plan = apply_interpretation(plan, interpret(request.instruction, regions_present=present),
+                                        is_raw=photo.raw)
+        if request.attributes:
+            from .retouch.attributes import apply_attributes
+            plan = apply_attributes(plan, request.attributes, is_raw=photo.raw)
+        if request.strength != 1.0:
+            plan = plan.scaled(request.strength)
+        plan.provenance.setdefault("airetouch", __version__)
+        plan.validate()
+        return PlanResult(photo, plan, self.settings_table(plan, is_raw=photo.raw), analysis)
+
+    def _apply_memory(self, plan: RetouchPlan, catalog: dict, analysis) -> RetouchPlan:
+        if analysis is None:
+            return plan
+        from catalog.memory import StyleMemory  # noqa: PLC0415 - optional stage
+        memory = StyleMemory.for_catalog(catalog)
+        return memory.adjust(plan, analysis.scene.vector, analysis.scene.tags).plan
+
+    # -- stage 4: emit ---------------------------------------------------------------------------------------
+    @staticmethod
+    def settings_table(plan: RetouchPlan, *, is_raw: bool) -> dict:
+        from .lightroom.sdk import plan_to_develop_settings
+        return plan_to_develop_settings(plan, is_raw=is_raw)
+
+    def write_sidecar(self, photo: PhotoRequest, plan: RetouchPlan, out_dir: Path | None = None):
+        from .lightroom.sidecar import write_sidecar
+        if photo.path is None:
+            raise PlanError("a sidecar needs the photo's path", field="photo.path")
+        return write_sidecar(check_readable(photo.path), plan, out_dir=out_dir, is_raw=photo.raw)
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            from .imaging import metadata
+            metadata.close()
+        except ImportError:
+            pass
+
+
+def apply_sets(plan: RetouchPlan, sets: dict[str, dict[str, float]]) -> RetouchPlan:
+    """Set explicit values: {"global": {...}, "sky": {"Highlights2012": -30}} (one edit per region, ours)."""
+    from .core.plan import RegionEdit
+    from .core.regions import region as lookup_region
+    out = plan.copy()
+    for target, values in sets.items():
+        if target == "global":
+            out.global_.update(values)
+            continue
+        try:
+            key = lookup_region(target).key
+        except KeyError:
+            raise PlanError(f"unknown region {target!r}", field=f"set.{target}") from None
+        edits = [e for e in out.regions if e.region == key and e.origin == "airetouch"]
+        if edits:
+            edits[0].values.update(values)
+        else:
+            out.regions.append(RegionEdit(region=key, values=dict(values)))
+    out.add_note("user", "set by hand: " + "; ".join(
+        f"{t} " + ", ".join(f"{k}={v:+g}" for k, v in vals.items()) for t, vals in sets.items()))
+    return out.validate()
+
+
+def parse_set(expression: str) -> tuple[str, str, float]:
+    """Parse `Exposure2012=+0.4` or `sky:Highlights=-30` into (target, name, value)."""
+    if "=" not in expression:
+        raise PlanError(f"expected NAME=VALUE or REGION:NAME=VALUE, got {expression!r}", field="set")
+    left, value = expression.split("=", 1)
+    target, name = left.split(":", 1) if ":" in left else ("global", left)
+    try:
+        number = float(value.strip())
+    except ValueError:
+        if target == "global":
+            return target, name.strip(), value.strip()  # enum values such as WhiteBalance=Auto
+        raise PlanError(f"{left} needs a number, got {value!r}", field="set") from None
+    return target.strip(), name.strip(), number
+
+
+ProgressFn = Callable[[int, int, str], None]

@@ -96,23 +96,26 @@ def check_readable(path: str | Path) -> Path:
 class Retoucher:
     """Plan, emit and learn for one process. Thread-safe: the server calls it from a worker pool."""
 
-    def __init__(self, *, use_models: bool = True):
+    def __init__(self, *, use_models: bool = True, max_pixels: int | None = None):
         self.use_models = use_models
+        self.max_pixels = max_pixels  # image size limit (pixels) for decoding; None: the imaging default
         self._lock = threading.Lock()
         self._closed = False
 
     # -- stage 1+2: decode and analyse ------------------------------------------------------------------------
     def decode(self, photo: PhotoRequest, purpose: str = "analysis"):
         from .imaging.decode import decode, decode_bytes
+        limit = {"max_pixels": self.max_pixels} if self.max_pixels else {}
         if photo.preview is not None:
-            return decode_bytes(photo.preview, name=photo.label)
+            return decode_bytes(photo.preview, name=photo.label, **limit)
         if photo.path is None:
             raise PlanError("a photo needs a path or a preview", field="photo")
-        return decode(check_readable(photo.path), purpose=purpose)
+        return decode(check_readable(photo.path), purpose=purpose, **limit)
 
     def analyse(self, photo: PhotoRequest):
+        image = self.decode(photo, "analysis")  # an unreadable file is reported as such, whatever comes next
         from .vision.regions import analyse
-        return analyse(self.decode(photo, "analysis"), use_models=self.use_models)
+        return analyse(image, use_models=self.use_models)
 
     # -- stage 3: plan ---------------------------------------------------------------------------------------
     def plan(self, photo: PhotoRequest, request: PlanRequest | None = None) -> PlanResult:
@@ -162,6 +165,95 @@ class Retoucher:
         if photo.path is None:
             raise PlanError("a sidecar needs the photo's path", field="photo.path")
         return write_sidecar(check_readable(photo.path), plan, out_dir=out_dir, is_raw=photo.raw)
+
+    def xmp_packet(self, plan: RetouchPlan, *, is_raw: bool) -> str:
+        """The plan as a Camera Raw XMP packet (text), as a sidecar would hold it."""
+        from .lightroom.sidecar import plan_to_xmp
+        return plan_to_xmp(plan, is_raw=is_raw)
+
+    def read_plan(self, xmp_path: str | Path) -> RetouchPlan:
+        """A plan read from a sidecar, a preset or an image's embedded XMP."""
+        from .lightroom.reader import read_plan
+        return read_plan(check_readable(xmp_path))
+
+    def render(self, photo: PhotoRequest, plan: RetouchPlan, out: Path, *, format: str = "jpeg",
+               colorspace: str = "srgb") -> dict:
+        """Render the photo with the plan at full resolution into `out` (8-bit sRGB JPEG or 16-bit TIFF in
+        `colorspace`), written atomically: {out, width, height}."""
+        from .develop.renderer import render
+        from .imaging.encode import write_jpeg, write_tiff16
+        linear = render(self.decode(photo, "render"), plan, is_raw=photo.raw)  # HxWx3 linear sRGB float
+        if format == "jpeg":
+            write_jpeg(out, linear)
+        else:
+            write_tiff16(out, linear, colorspace=colorspace)
+        height, width = linear.shape[:2]
+        return {"out": str(out), "width": int(width), "height": int(height)}
+
+    def write_preset(self, plan: RetouchPlan, name: str, group: str = "AI Retouch",
+                     directory: Path | None = None) -> Path:
+        from .lightroom.preset import default_presets_dir, write_preset
+        return write_preset(plan, name, group, directory=directory or default_presets_dir())
+
+    def memory_presets(self, catalog: dict, name: str, group: str = "AI Retouch",
+                       directory: Path | None = None) -> list[tuple[str, Path]]:
+        """The catalog's learned style as presets (one per scene group): [(preset name, path)]."""
+        from catalog.memory import StyleMemory  # noqa: PLC0415
+        return [(label, self.write_preset(plan, label, group, directory))
+                for label, plan in StyleMemory.for_catalog(catalog).preset_plans(name)]
+
+    def feedback(self, catalog: dict, photo: PhotoRequest, proposed: RetouchPlan | None = None) -> dict:
+        """Record what the photographer kept (photo.settings) for this photo's scene: {recorded, events}."""
+        from catalog.memory import StyleMemory  # noqa: PLC0415
+        if photo.settings is None:
+            raise PlanError("feedback needs the settings the photographer kept", field="photo.settings")
+        analysis = self.analyse(photo)
+        memory = StyleMemory.for_catalog(catalog)
+        events = memory.record(analysis.scene.vector, analysis.scene.tags, kept=photo.settings,
+                               proposed=proposed, is_raw=photo.raw, photo_id=photo.photo_id,
+                               path=str(photo.path) if photo.path else None)
+        return {"recorded": True, "events": events}
+
+    def memory_summary(self, catalog: dict) -> dict:
+        from catalog.memory import StyleMemory  # noqa: PLC0415
+        return StyleMemory.for_catalog(catalog).summary()
+
+    def memory_reset(self, catalog: dict) -> str | None:
+        """Forget a catalog's memory; returns the backup of what was forgotten (a JSON file), if any."""
+        from catalog.memory import StyleMemory  # noqa: PLC0415
+        return StyleMemory.for_catalog(catalog).reset()
+
+    def learn(self, catalog: dict, lrcat: str | Path, progress: ProgressFn | None = None,
+              cancel: Callable[[], bool] | None = None) -> dict:
+        """Learn the photographer's style from a Lightroom catalog's develop history (the file is only read):
+        our own proposal for each edited photo is paired with what was kept. Returns the learn summary."""
+        from catalog.learn import learn_catalog_file  # noqa: PLC0415
+
+        def propose(path: Path):
+            result = self.plan(PhotoRequest(path=path))
+            return result.plan, result.analysis.scene.vector, result.analysis.scene.tags
+
+        _store, summary = learn_catalog_file(check_readable(lrcat), propose, catalog_id=catalog.get("id"),
+                                             progress=progress, cancel=cancel)
+        return summary.to_dict()
+
+    def faces(self, photo: PhotoRequest) -> list[dict]:
+        """People found in the photo, for person selection: [{person, box, score, thumbnail (base64 JPEG)}]."""
+        from .vision.faces import describe_people
+        return describe_people(self.analyse(photo))
+
+    def health(self) -> dict:
+        """Which vision models are installed and which fallbacks are in use; never raises."""
+        try:
+            from .vision import models
+            rows = [{"name": m["name"], "present": bool(m["present"]), "verified": bool(m["verified"])}
+                    for m in models.status()]
+        except Exception as exc:  # noqa: BLE001 - health must answer even when the vision layer is broken
+            return {"models": [], "fallbacks": [f"vision models unavailable ({type(exc).__name__}: {exc})"]}
+        fallbacks = [] if self.use_models else ["models disabled (--no-models): fallback detectors only"]
+        fallbacks += [f"{m['name']} {'unverified' if m['present'] else 'missing'}: using its fallback"
+                      for m in rows if self.use_models and not (m["present"] and m["verified"])]
+        return {"models": rows, "fallbacks": fallbacks}
 
     def close(self) -> None:
         if self._closed:

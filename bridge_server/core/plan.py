@@ -290,7 +290,8 @@ class RetouchPlan:
             scope = f"{region} " if region else ""
             self.notes.append(Note("validation", f"{scope}{p.name} {number:g} is outside {p.lo:g}..{p.hi:g}; "
                                                  f"clamped to {clamped:g}", region=region, param=p.name))
-        return round(clamped) if p.integer and p.unit != "EV" else clamped
+        # Local values stay fractional: Lightroom stores them scaled (adaptive presets hold e.g. 0.081591).
+        return round(clamped) if p.integer and p.scope == GLOBAL and p.unit != "EV" else clamped
 
     # -- queries and edits ---------------------------------------------------------------------------------
     def region_edits(self, key: str) -> list[RegionEdit]:

@@ -1,0 +1,126 @@
+"""Colour models the renderer needs in torch: luminance, CIE lightness, white points and white-balance gains.
+
+Pixels are linear-light RGB with sRGB/Rec.709 primaries and a D65 white (what `imaging.decode` gives).
+Functions are differentiable and written with clamps instead of branches (a `where` costs a full pass).
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from ..imaging.color import BRADFORD, REC709_LUMA, SRGB_TO_XYZ, XYZ_TO_SRGB
+
+Tensor = torch.Tensor
+
+# CIE L* (scaled to 0..1): a cube root above (6/29)^3, a straight line below, joined with the same slope.
+_LAB_EPS = (6.0 / 29.0) ** 3
+_LAB_KAPPA = (29.0 / 3.0) ** 3 / 100.0  # L*/100 per unit Y on the straight part: 9.033
+_LAB_L_EPS = _LAB_KAPPA * _LAB_EPS  # 0.08
+
+# Rec.709 RGB -> Bradford cone responses, and back.
+RGB_TO_CONE = BRADFORD @ SRGB_TO_XYZ
+CONE_TO_RGB = np.linalg.inv(RGB_TO_CONE)
+
+REFERENCE_KELVIN = 6504.0  # the white a rendered (JPEG/TIFF) file is taken to be balanced for
+MIRED_PER_STEP = 1.0  # IncrementalTemperature/LocalTemperature: one slider step = 1 mired bluer light assumed
+TINT_SCALE = 3000.0  # Tint/IncrementalTint/LocalTint: one step = 1/3000 Duv (the DNG SDK's tint scale)
+MIRED_RANGE = (1e6 / 50000.0, 1e6 / 1500.0)  # 1500..50000 K
+
+
+def luminance(rgb: Tensor) -> Tensor:
+    """Relative luminance Y of linear Rec.709: (*, 3, H, W) -> (*, 1, H, W)."""
+    r, g, b = rgb.split(1, dim=-3)
+    return r * REC709_LUMA[0] + g * REC709_LUMA[1] + b * REC709_LUMA[2]
+
+
+def cube_root(x: Tensor) -> Tensor:
+    """x^(1/3) for x > 0 (exp/log: several times faster than pow on CPU)."""
+    return torch.exp(torch.log(x) * (1.0 / 3.0))
+
+
+def lightness(y: Tensor) -> Tensor:
+    """CIE L*/100 of relative luminance Y (any shape): 0.5 is mid-grey (Y = 0.184), 1 is white."""
+    return cube_root(y.clamp(min=_LAB_EPS)) * 1.16 - 0.16 + (y - _LAB_EPS).clamp(max=0.0) * _LAB_KAPPA
+
+
+def lightness_to_luminance(lightness_: Tensor) -> Tensor:
+    """Inverse of `lightness`: L*/100 -> Y (negative lightness gives negative Y, clipped at output)."""
+    f = (lightness_.clamp(min=_LAB_L_EPS) + 0.16) * (1.0 / 1.16)
+    return f * f * f + (lightness_ - _LAB_L_EPS).clamp(max=0.0) * (1.0 / _LAB_KAPPA)
+
+
+def encode_srgb(x: Tensor) -> Tensor:
+    """Linear -> sRGB-encoded (IEC 61966-2-1) for x >= 0, branch-free; values above 1 follow the power law."""
+    lo = 0.0031308
+    return torch.exp(torch.log(x.clamp(min=lo)) * (1.0 / 2.4)) * 1.055 - 0.055 + (x - lo).clamp(max=0.0) * 12.92
+
+
+def decode_srgb(v: Tensor) -> Tensor:
+    """sRGB-encoded -> linear (inverse of `encode_srgb`)."""
+    lo = 0.04045
+    return torch.exp(torch.log((v.clamp(min=lo) + 0.055) * (1.0 / 1.055)) * 2.4) + (v - lo).clamp(max=0.0) / 12.92
+
+
+# ---------------------------------------------------------------------------------------------------------
+# white points: blackbody (Planckian) locus, tint as a distance from it, Bradford cone gains
+# ---------------------------------------------------------------------------------------------------------
+def planck_uv(mired: Tensor) -> tuple[Tensor, Tensor]:
+    """CIE 1960 (u, v) of a blackbody at 1e6/mired kelvin (Krystek 1985 rational fit, 1000 K and up)."""
+    t = 1e6 / mired
+    u = (0.860117757 + 1.54118254e-4 * t + 1.28641212e-7 * t * t) / (1.0 + 8.42420235e-4 * t + 7.08145163e-7 * t * t)
+    v = (0.317398726 + 4.22806245e-5 * t + 4.20481691e-8 * t * t) / (1.0 - 2.89741816e-5 * t + 1.61456053e-7 * t * t)
+    return u, v
+
+
+def illuminant_xyz(mired: Tensor, duv: Tensor) -> Tensor:
+    """XYZ (Y = 1) of the light at `mired` on the blackbody locus, moved `duv` along its normal toward green.
+
+    Shapes broadcast; returns (*, 3) stacked on the last axis.
+    """
+    u, v = planck_uv(mired)
+    du, dv = (a - b for a, b in zip(planck_uv(mired + 0.5), planck_uv(mired - 0.5)))  # tangent, warmer way
+    norm = torch.sqrt(du * du + dv * dv)
+    u = u - dv / norm * duv  # the tangent turned by +90 degrees points to higher v: the green side
+    v = v + du / norm * duv
+    denom = 2.0 * u - 8.0 * v + 4.0
+    x = 3.0 * u / denom
+    y = 2.0 * v / denom
+    return torch.stack([x / y, torch.ones_like(x), (1.0 - x - y) / y], dim=-1)
+
+
+def cone_gains(ref_mired: Tensor, ref_duv: Tensor, mired: Tensor, duv: Tensor) -> Tensor:
+    """Von Kries gains (Bradford cones), (*, 3), that make light of the chosen white neutral in an image that
+    was balanced for the reference white. Choosing a bluer light than the reference (fewer mired) warms."""
+    cone = torch.as_tensor(BRADFORD, dtype=mired.dtype, device=mired.device)
+    ref = illuminant_xyz(ref_mired, ref_duv) @ cone.T
+    chosen = illuminant_xyz(mired, duv) @ cone.T
+    return ref / chosen
+
+
+def wb_matrix(gains: Tensor) -> Tensor:
+    """Linear-RGB 3x3 matrix applying cone gains (3,), scaled so that white keeps its luminance."""
+    to_cone = torch.as_tensor(RGB_TO_CONE, dtype=gains.dtype, device=gains.device)
+    to_rgb = torch.as_tensor(CONE_TO_RGB, dtype=gains.dtype, device=gains.device)
+    m = to_rgb @ torch.diag(gains) @ to_cone
+    luma = torch.as_tensor(REC709_LUMA, dtype=gains.dtype, device=gains.device)
+    return m / (luma @ m.sum(dim=1))
+
+
+def white_luminance_of_gains(gains: Tensor) -> Tensor:
+    """Luminance of white after cone gains (*, 3, ...) on the channel axis -3 -> (*, 1, ...)."""
+    white_cone = torch.as_tensor(RGB_TO_CONE.sum(axis=1), dtype=gains.dtype, device=gains.device)
+    luma = torch.as_tensor(np.asarray(REC709_LUMA) @ CONE_TO_RGB, dtype=gains.dtype, device=gains.device)
+    weights = (luma * white_cone).view(3, *([1] * (gains.dim() - gains.dim() + 2)))
+    return (gains * weights.view(-1, *([1] * 2))).sum(dim=-3, keepdim=True)
+
+
+def apply_matrix(rgb: Tensor, m: Tensor) -> Tensor:
+    """A 3x3 matrix on the channel axis: (*, 3, H, W) -> (*, 3, H, W)."""
+    return torch.einsum("ij,...jhw->...ihw", m.to(rgb.dtype), rgb)
+
+
+__all__ = [
+    "CONE_TO_RGB", "RGB_TO_CONE", "XYZ_TO_SRGB", "apply_matrix", "cone_gains", "cube_root", "decode_srgb",
+    "encode_srgb", "illuminant_xyz", "lightness", "lightness_to_luminance", "luminance", "planck_uv",
+    "wb_matrix",
+]

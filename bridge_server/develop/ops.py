@@ -1,0 +1,211 @@
+"""The develop operations, one small pure function each, on linear-light tensors.
+
+Images are (N, 3, H, W) linear Rec.709 RGB; single-channel maps are (N, 1, H, W); "amount" arguments are
+either 0-d tensors or (N, 1, H, W) maps (a local edit makes a slider vary over the image) in internal units:
+slider/100 unless stated. Every function is differentiable in its image and its amounts.
+Lightness is CIE L*/100 (0.5 = mid-grey); "base" is an edge-aware smoothed lightness (see `filters`).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .color import apply_matrix, lightness, lightness_to_luminance, luminance
+
+Tensor = torch.Tensor
+
+# How far each slider goes at +-100 (internal amount 1). Chosen to resemble Lightroom's visible strength.
+HIGHLIGHTS_EV = 1.2  # Highlights -100 darkens the brightest base tones by 1.2 EV
+SHADOWS_EV = 1.5  # Shadows +100 lifts the darkest base tones by 1.5 EV
+WHITES_REACH = 0.15  # Whites/Blacks +-100 move white/black by 0.15 L (15 L*) and fade toward mid-grey
+BLACKS_REACH = 0.15
+CONTRAST_SLOPE = 0.3  # Contrast +100 raises the slope at mid-grey by 30%
+CLARITY_GAIN = 0.6  # Clarity +100 multiplies medium-scale detail by 1.6
+TEXTURE_GAIN = 0.8  # Texture +100 multiplies fine detail by 1.8
+CLARITY_SIGMA = 0.04  # detail larger than this (L units) is boosted less: no ringing at strong edges
+TEXTURE_SIGMA = 0.03
+DEHAZE_STRENGTH = 0.9  # Dehaze +100 removes 90% of the estimated haze
+HAZE_ADDED = 0.6  # Dehaze -100 veils the image toward the haze colour by up to 60%
+VIBRANCE_GAIN = 1.0  # Vibrance +100 doubles the chroma of fully muted colours
+SKIN_HUE_DEG = 25.0  # skin hue in the gamma-2 hexagonal hue used here (sRGB skin tones lie at 15..35)
+SKIN_PROTECTION = 0.75  # share of the vibrance change that skin is spared
+HSL_HUE_SHIFT_DEG = 30.0  # an HSL hue slider at +-100 turns its colour by 30 degrees
+HSL_LUMINANCE_EV = 1.0  # an HSL luminance slider at +-100 moves its colour by 1 EV
+
+_SQRT3_2 = math.sqrt(3.0) / 2.0
+
+
+def smoothstep(t: Tensor) -> Tensor:
+    """3t^2 - 2t^3 on t clamped to [0, 1]."""
+    t = t.clamp(0.0, 1.0)
+    return t * t * (3.0 - 2.0 * t)
+
+
+# -- white balance and exposure ------------------------------------------------------------------------------
+def exposure(rgb: Tensor, ev: Tensor) -> Tensor:
+    """Exposure: multiply linear light by 2^ev (EV, scalar or map)."""
+    return rgb * torch.exp2(ev)
+
+
+def white_balance(rgb: Tensor, matrix: Tensor) -> Tensor:
+    """White balance as one 3x3 linear-RGB matrix from `color.wb_matrix` (cone gains)."""
+    return apply_matrix(rgb, matrix)
+
+
+def cone_white_balance(rgb: Tensor, gains: Tensor, to_cone: Tensor, to_rgb: Tensor) -> Tensor:
+    """Spatially varying white balance: to cones, multiply by gains (N, 3, H, W), back to RGB."""
+    return apply_matrix(apply_matrix(rgb, to_cone) * gains, to_rgb)
+
+
+# -- dehaze --------------------------------------------------------------------------------------------------
+def dehaze(rgb: Tensor, airlight: Tensor, haze: Tensor, amount: Tensor) -> Tensor:
+    """Remove (amount > 0) or add (amount < 0) haze with the scattering model I = J t + A (1 - t).
+
+    airlight A (N, 3, 1, 1); haze (N, 1, H, W) in 0..1 is the estimated haze density 1 - t (dark channel).
+    Removing divides the distance to A by the transmission left after taking away `amount` of the haze.
+    """
+    pos = amount.clamp(0.0, 1.0)
+    neg = amount.clamp(-1.0, 0.0)
+    gain = (1.0 + HAZE_ADDED * neg * (0.3 + 0.7 * haze)) / (1.0 - DEHAZE_STRENGTH * pos * haze)
+    return (airlight + (rgb - airlight) * gain).clamp(min=0.0)
+
+
+# -- tone: on lightness --------------------------------------------------------------------------------------
+def tone_gain(base: Tensor, highlights: Tensor, shadows: Tensor) -> Tensor:
+    """Highlights and Shadows as an exposure change (EV) chosen by the base lightness: (N, 1, H, W).
+
+    Highlights act on bases above L* 25, fully from L* 100; shadows on bases below L* 60, fully at black.
+    Working on the base (not the pixel) keeps local detail; as gains in EV black stays black.
+    """
+    return (highlights * HIGHLIGHTS_EV) * smoothstep((base - 0.25) * 1.25) \
+        + (shadows * SHADOWS_EV) * (1.0 - smoothstep(base * (1.0 / 0.6)))
+
+
+def detail_boost(light: Tensor, base: Tensor, amount: Tensor, gain: float, sigma: float) -> Tensor:
+    """Lightness to add for local contrast: the detail (light - base) times amount*gain, softly limited to
+    about `sigma` so that strong edges (where the guided base already follows the edge) get no halo."""
+    d = light - base
+    return d * (amount * gain) * torch.rsqrt(1.0 + (d * (1.0 / sigma)) ** 2)
+
+
+def whites_blacks(light: Tensor, whites: Tensor, blacks: Tensor) -> Tensor:
+    """Whites move the top of the range (weight L^4), Blacks the bottom (weight (1-L)^4): monotone for
+    amounts within +-1.5."""
+    lc = light.clamp(0.0, 1.0)
+    w = lc * lc
+    b = (1.0 - lc) * (1.0 - lc)
+    return light + (whites * WHITES_REACH) * (w * w) + (blacks * BLACKS_REACH) * (b * b)
+
+
+def contrast(light: Tensor, amount: Tensor) -> Tensor:
+    """S-curve around mid-grey (L* 50) that keeps black and white: slope at mid-grey 1 + 0.3*amount."""
+    lc = light.clamp(0.0, 1.0)
+    return light + (amount * (2.0 * CONTRAST_SLOPE)) * (2.0 * lc - 1.0) * lc * (1.0 - lc)
+
+
+def apply_luminance(rgb: Tensor, y: Tensor, y_new: Tensor, eps: float = 1e-4) -> Tensor:
+    """Give rgb the luminance y_new, keeping its chromaticity; below `eps` the change is added neutrally
+    (so black can be lifted). y, y_new (N, 1, H, W)."""
+    ratio = y_new / y.clamp(min=eps)
+    return rgb * ratio + (y_new - y * ratio)
+
+
+def tone(rgb: Tensor, y: Tensor, light: Tensor, gain_ev: Tensor | None, extra: Tensor | None,
+         whites: Tensor | None, blacks: Tensor | None, contrast_amount: Tensor | None) -> tuple[Tensor, Tensor]:
+    """The lightness stage as one step: exposure-like gain from the base, added detail, whites/blacks,
+    contrast; returns (rgb, new luminance)."""
+    if gain_ev is not None:
+        light = lightness(y * torch.exp2(gain_ev))
+    if extra is not None:
+        light = light + extra
+    if whites is not None or blacks is not None:
+        light = whites_blacks(light, whites if whites is not None else 0.0, blacks if blacks is not None else 0.0)
+    if contrast_amount is not None:
+        light = contrast(light, contrast_amount)
+    y_new = lightness_to_luminance(light)
+    return apply_luminance(rgb, y, y_new), y_new
+
+
+# -- colour --------------------------------------------------------------------------------------------------
+def chroma_scale(rgb: Tensor, y: Tensor, factor: Tensor) -> Tensor:
+    """Scale chroma around the pixel's own grey (same luminance): factor 0 gives neutral grey."""
+    return rgb * factor + y * (1.0 - factor)
+
+
+def _encoded(rgb: Tensor) -> Tensor:
+    """A gamma-2 encoding (sqrt): close enough to sRGB for judging hue and saturation, and cheap."""
+    return rgb.clamp(min=0.0).sqrt()
+
+
+def hue_plane(enc: Tensor) -> tuple[Tensor, Tensor]:
+    """Coordinates in the hexagonal hue plane of encoded RGB: red at 0, yellow 60, green 120... degrees."""
+    r, g, b = enc.split(1, dim=-3)
+    return r - 0.5 * (g + b), _SQRT3_2 * (g - b)
+
+
+def hsv_saturation(enc: Tensor) -> Tensor:
+    """(max - min) / max of encoded RGB: 0 for greys, 1 for pure colours. (N, 1, H, W)."""
+    hi = enc.amax(dim=-3, keepdim=True)
+    lo = enc.amin(dim=-3, keepdim=True)
+    return (hi - lo) / (hi + 1e-6)
+
+
+def skin_likeness(enc: Tensor, sat: Tensor) -> Tensor:
+    """0..1: how much a colour looks like skin (hue near orange, moderate saturation)."""
+    alpha, beta = hue_plane(enc)
+    h = math.radians(SKIN_HUE_DEG)
+    cos_dist = (alpha * math.cos(h) + beta * math.sin(h)) * torch.rsqrt(alpha * alpha + beta * beta + 1e-8)
+    near_hue = smoothstep((cos_dist - math.cos(math.radians(40.0))) / (1.0 - math.cos(math.radians(40.0))))
+    return near_hue * smoothstep(sat * (1.0 / 0.12)) * (1.0 - smoothstep((sat - 0.45) * (1.0 / 0.3)))
+
+
+def vibrance_factor(rgb: Tensor, amount: Tensor) -> Tensor:
+    """Chroma factor for Vibrance: muted colours move most ((1 - saturation)^2), skin is largely spared."""
+    enc = _encoded(rgb)
+    sat = hsv_saturation(enc)
+    muted = (1.0 - sat) * (1.0 - sat)
+    return 1.0 + (amount * VIBRANCE_GAIN) * muted * (1.0 - SKIN_PROTECTION * skin_likeness(enc, sat))
+
+
+def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: bool) -> Tensor:
+    """Per-colour-band Hue/Saturation/Luminance. table (n, 3) over hue 0..360 degrees: hue shift (degrees),
+    chroma factor - 1, luminance change (EV), already interpolated smoothly between the 8 band centres.
+    Greys (no hue) are left alone; the flags skip parts that are all zero."""
+    enc = _encoded(rgb)
+    alpha, beta = hue_plane(enc)
+    deg = torch.atan2(beta, alpha) * (180.0 / math.pi) % 360.0
+    n = table.shape[0]
+    pos = deg * (n / 360.0)
+    i0 = pos.detach().floor().long()
+    frac = pos - i0.to(pos.dtype)
+    i0 = i0 % n
+    rows0 = table.index_select(0, i0.reshape(-1))
+    rows1 = table.index_select(0, ((i0 + 1) % n).reshape(-1))
+    vals = torch.lerp(rows0, rows1, frac.reshape(-1, 1)).T.reshape(3, *deg.shape)
+    defined = smoothstep(hsv_saturation(enc) * (1.0 / 0.2))
+    out = rgb
+    if lum:
+        out = out * torch.exp2(vals[2] * defined)
+        y = y * torch.exp2(vals[2] * defined)
+    if sat:
+        out = chroma_scale(out, y, 1.0 + vals[1] * defined)
+    if hue:
+        out = rotate_hue(out, y, torch.deg2rad(vals[0] * defined))
+    return out
+
+
+def rotate_hue(rgb: Tensor, y: Tensor, angle: Tensor) -> Tensor:
+    """Turn colours about the grey axis by `angle` (radians, map), then restore each pixel's luminance."""
+    r, g, b = rgb.split(1, dim=-3)
+    c, s = torch.cos(angle), torch.sin(angle)
+    mean = (r + g + b) * (1.0 / 3.0)
+    k = 1.0 / math.sqrt(3.0)
+    cross = torch.cat([g - b, b - r, r - g], dim=-3) * k
+    rotated = rgb * c + cross * s + mean * (1.0 - c)
+    return rotated + (y - luminance(rotated))
+
+
+def clip(rgb: Tensor) -> Tensor:
+    """Output transform, first half: clip linear light to the displayable [0, 1]."""
+    return rgb.clamp(0.0, 1.0)

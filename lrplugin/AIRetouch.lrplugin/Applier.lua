@@ -1,0 +1,103 @@
+--[[ Applier.lua: writes planned settings into the catalog.
+
+  Applier.apply(catalog, items)  -- items: { {photo=, settings=, label=, planText=}, ... }, at most a chunk
+One catalog:withWriteAccessDo per call (the caller passes chunks of Settings.chunkSize() photos, so the catalog is
+never locked for long); inside it one photo:applyDevelopSettings(settings, "AI Retouch") per photo, which is one
+history step named "AI Retouch" (and the plan, when given, goes into the photo's hidden proposedPlan field, for
+Teach); then AI masks are recomputed (photo:updateAISettings(), or
+catalog:updateAISettings(photos) on versions that only have that). Marks each item: item.applied = true, or
+item.error = reason. Nothing in here yields: Lightroom does not allow it inside a write. ]]
+
+local LrTasks = import 'LrTasks'
+
+local Settings = require 'Settings'
+local Log = require 'Log'
+
+local Applier = { WRITE_TIMEOUT = 60, PLAN_FIELD = 'proposedPlan' }
+
+-- Does this settings table define AI masks (crs What = "Mask/Image") that Lightroom must compute?
+local function hasAIMasks(value, depth)
+  if type(value) ~= 'table' or depth > 8 then return false end
+  if value.What == 'Mask/Image' then return true end
+  for _, v in pairs(value) do
+    if type(v) == 'table' and hasAIMasks(v, depth + 1) then return true end
+  end
+  return false
+end
+Applier.hasAIMasks = function(settings)
+  return type(settings) == 'table' and hasAIMasks(settings.MaskGroupBasedCorrections, 1)
+end
+
+-- A method of a Lightroom object if this version has it (indexing an unknown key may raise).
+local function method(object, name)
+  local ok, fn = pcall(function() return object[name] end)
+  if ok and type(fn) == 'function' then return fn end
+  return nil
+end
+
+local function applyOne(item)
+  local ok, err = pcall(function()
+    item.photo:applyDevelopSettings(item.settings, Settings.HISTORY_NAME)
+  end)
+  if not ok then
+    item.error = 'Lightroom refused the settings: ' .. tostring(err)
+    return
+  end
+  item.applied = true
+  if item.planText then
+    local stored, why = pcall(function()
+      item.photo:setPropertyForPlugin(_PLUGIN, Applier.PLAN_FIELD, item.planText)
+    end)
+    if not stored then Log.warn('could not keep the plan of %s: %s', item.label, why) end
+  end
+end
+
+local function updateAIMasks(catalog, items)
+  local viaCatalog = {}
+  for _, item in ipairs(items) do
+    if item.applied and Applier.hasAIMasks(item.settings) then
+      local update = method(item.photo, 'updateAISettings')
+      if update then
+        local ok, err = pcall(update, item.photo)
+        item.aiMasksUpdated = ok
+        if not ok then Log.warn('updateAISettings failed for %s: %s', item.label, err) end
+      else
+        viaCatalog[#viaCatalog + 1] = item
+      end
+    end
+  end
+  if #viaCatalog == 0 then return end
+  local update = method(catalog, 'updateAISettings')
+  if not update then
+    Log.info('this Lightroom version cannot recompute AI masks from a plug-in; %d photos keep definitions only',
+      #viaCatalog)
+    return
+  end
+  local photos = {}
+  for i, item in ipairs(viaCatalog) do photos[i] = item.photo end
+  local ok, err = pcall(update, catalog, photos)
+  for _, item in ipairs(viaCatalog) do item.aiMasksUpdated = ok end
+  if not ok then Log.warn('catalog:updateAISettings failed: %s', err) end
+end
+
+function Applier.apply(catalog, items)
+  if #items == 0 then return end
+  -- LrTasks.pcall: waiting for the catalog's write lock yields
+  local ok, result = LrTasks.pcall(function()
+    return catalog:withWriteAccessDo(Settings.HISTORY_NAME, function()
+      for _, item in ipairs(items) do applyOne(item) end
+      updateAIMasks(catalog, items)
+    end, { timeout = Applier.WRITE_TIMEOUT })
+  end)
+  if ok and result ~= nil and result ~= 'executed' then
+    ok, result = false, 'the catalog write was ' .. tostring(result)
+  end
+  if not ok then
+    Log.error('catalog write failed: %s', result)
+    for _, item in ipairs(items) do
+      if not item.applied then item.error = 'the catalog was busy or refused the change (' .. tostring(result) .. ')' end
+    end
+  end
+end
+
+return Applier

@@ -297,6 +297,7 @@ def main(argv=None) -> int:
     ap.add_argument("--held-out", type=int, default=18, help="held-out photos rendered per fold")
     ap.add_argument("--quick", action="store_true", help="2 folds, 4 variants, no ΔE")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--memory", default="", help="memory settings to try, e.g. bandwidth=0.2,shrink=0.5")
     args = ap.parse_args(argv)
     if args.quick:
         args.folds, args.variants = 2, 4
@@ -329,7 +330,8 @@ def main(argv=None) -> int:
     print(f"scene vector length {len(photos[0].vector)}; indoor {sum(p.features['indoor'] for p in photos)}, "
           f"warm {sum(p.features['warm'] for p in photos)}, mean busy {np.mean([p.features['busy'] for p in photos]):.2f}")
 
-    settings = MemorySettings()
+    settings = MemorySettings(**{k: float(v) for k, v in (kv.split("=") for kv in args.memory.split(",") if kv)})
+    print(f"memory settings: {settings}")
     names = sorted({p.base for p in photos})
     order = rng.permutation(len(names))
     folds = [[names[i] for i in order[k::args.folds]] for k in range(args.folds)]

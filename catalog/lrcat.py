@@ -37,7 +37,7 @@ CORRECTION_KEYS = ("MaskGroupBasedCorrections", "GradientBasedCorrections", "Cir
 # Global groups that a photographer sets deliberately (white balance and detail differ by camera defaults).
 STYLE_GROUPS = frozenset({"basic", "tone", "presence", "hsl", "grading", "effects"})
 
-_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 5, 6, 11, 14, 26
+_SQLITE_BUSY, _SQLITE_LOCKED, _SQLITE_READONLY, _SQLITE_CORRUPT, _SQLITE_CANTOPEN, _SQLITE_NOTADB = 5, 6, 8, 11, 14, 26
 
 
 @dataclass
@@ -172,9 +172,10 @@ class LightroomCatalog:
                 probe.close()
                 probe = None
             code = getattr(exc, "sqlite_errorcode", None)
-            if code is None or (code & 0xFF) != _SQLITE_CANTOPEN:
+            if code is None or (code & 0xFF) not in (_SQLITE_CANTOPEN, _SQLITE_READONLY):
                 raise self._mapped(exc) from None
-            # A WAL catalog without its -shm cannot be opened read-only in place: copy it as it is.
+            # A WAL catalog without its -shm, or one with a hot journal left by a crash, cannot be read in
+            # place without writing: copy it as it is and let SQLite recover the private copy.
         try:
             shutil.copyfile(src, copy)
             for live, mine in companions:

@@ -8,9 +8,10 @@ disagreement added) and by recency, and shrunk toward zero while evidence is thi
     offset = sum(w_i * o_i) / (sum(w_i) + k)         (= weighted mean x n_eff / (n_eff + k), n_eff = sum w_i)
 
 A second, wider kernel gives the prior the narrow one shrinks toward, so habits shared by related scenes
-carry over while scenes unlike any in the history stay (almost) untouched. The result never moves a value
-outside the photographer's own range for that slot (the values they kept, plus a small margin) nor outside
-the parameter table's range. With no history the plan comes back unchanged.
+carry over; scenes further apart than `max_distance` never inform each other, so a scene unlike any in
+the history stays untouched. Recency counts back from the newest edit (half-life a year). The result never
+moves a value outside the photographer's own range for that slot (the values they kept, plus a small
+margin) nor outside the parameter table's range. With no history the plan comes back unchanged.
 """
 from __future__ import annotations
 
@@ -481,6 +482,8 @@ def default_stores() -> MemoryStores:
     from bridge_server.core.paths import data_dir  # noqa: PLC0415
     root = str(data_dir() / "catalogs")
     if root not in _DEFAULT_STORES:
+        for stale in list(_DEFAULT_STORES):  # the data folder moved (tests do this): let the old one go
+            _DEFAULT_STORES.pop(stale).close()
         _DEFAULT_STORES[root] = MemoryStores(root)
     return _DEFAULT_STORES[root]
 

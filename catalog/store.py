@@ -205,15 +205,16 @@ class CatalogStore:
         self._lock = threading.RLock()
         ensure(self.path.parent)
         self._conn = self._connect()
+        problem = self._integrity_problem() if check_integrity else None
+        if problem:  # only damage found by the check moves a file aside, never a failing migration
+            self._move_aside(problem)
         try:
-            if check_integrity:
-                problem = self._integrity_problem()
-                if problem:
-                    self._move_aside(problem)
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            self._move_aside(f"SQLite: {exc}")
-            self._migrate()
+            self._conn.close()
+            kept = f" (a backup is at {self.backups[-1].name})" if self.backups else ""
+            raise MemoryStoreError(f"the style memory could not be brought up to date (SQLite: {exc}); it was "
+                                   f"left as it was{kept}", path=str(self.path)) from None
 
     # -- opening ------------------------------------------------------------------------------------------
     def _connect(self) -> sqlite3.Connection:

@@ -50,7 +50,7 @@ def edited(text: str, **changes) -> str:
 @pytest.fixture
 def lrcat(shared_data, tmp_path):
     """A catalog derived from the real LR5 one, its photos placed in a folder:
-    21 edited (plain text), 40 edited (compressed BLOB) but its file does not decode,
+    21 edited (compressed BLOB), 40 edited (plain text) but its file does not decode,
     63 edited but its file is missing, 78 not edited."""
     path = copy_catalog(shared_data, tmp_path, "Learn.lrcat")
     photos = shared_data / "photos"
@@ -59,9 +59,10 @@ def lrcat(shared_data, tmp_path):
                                                       63: tmp_path / "absent.jpg",
                                                       78: photos / "costume_group.jpg"})
     files[40].write_bytes(b"\xff\xd8\xff\xe0 not really a jpeg" * 10)
-    set_develop(path, 21, edited(develop_text(path, 21), Exposure2012=0.65, Contrast2012=12,
-                                 WhiteBalance="Custom", Temperature=3400, MaskGroupBasedCorrections=FACE_MASK))
-    set_develop(path, 40, compressed(edited(develop_text(path, 40), Exposure2012=-0.3)))
+    set_develop(path, 21, compressed(edited(develop_text(path, 21), Exposure2012=0.65, Contrast2012=12,
+                                            WhiteBalance="Custom", Temperature=3400,
+                                            MaskGroupBasedCorrections=FACE_MASK)))
+    set_develop(path, 40, edited(develop_text(path, 40), Exposure2012=-0.3))
     set_develop(path, 63, edited(develop_text(path, 63), Vibrance=25))
     return path
 
@@ -97,7 +98,9 @@ def test_learning_twice_adds_nothing_and_a_re_edit_replaces(lrcat, tmp_path):
     learn_from_catalog(lrcat, store, propose)
     again = learn_from_catalog(lrcat, store, propose)
     assert again.learned == 0 and again.skipped["already_learned"] == 1
-    set_develop(lrcat, 21, edited(develop_text(lrcat, 21), Exposure2012=0.9))
+    with LightroomCatalog(lrcat) as catalog:
+        text = next(im.settings_text for im in catalog.images() if im.image_id == 21)
+    set_develop(lrcat, 21, edited(text, Exposure2012=0.9))  # re-edited, now stored as plain text
     third = learn_from_catalog(lrcat, store, propose)
     assert third.learned == 1 and store.event_count() == 1
     assert store.events()[0].final.global_["Exposure2012"] == 0.9

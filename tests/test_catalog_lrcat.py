@@ -273,3 +273,26 @@ def test_virtual_copy_is_its_own_image_with_the_same_file(shared_data, tmp_path)
     assert images[500].path == images[63].path and images[500].copy_name == "Copy 1"
     assert images[500].settings["Vibrance"] == 40 and "Vibrance" not in images[63].settings
     assert images[500].edited and not images[63].edited
+
+
+def test_hot_journal_left_by_a_crash_is_rolled_back_in_the_copy_only(shared_data, tmp_path):
+    live = copy_catalog(shared_data, tmp_path, "Crashed.lrcat")
+    writer = sqlite3.connect(live, isolation_level=None)
+    writer.execute("PRAGMA cache_size=1")  # spill the half-done transaction into the file
+    writer.execute("BEGIN")
+    writer.execute("UPDATE Adobe_images SET rating = 9")
+    writer.execute("UPDATE Adobe_imageDevelopSettings SET text = text || ' -- half written'")
+    # The "crash": the file and its journal as they are mid-transaction.
+    crashed = tmp_path / "crash"
+    crashed.mkdir()
+    shutil.copyfile(live, crashed / "Crashed.lrcat")
+    shutil.copyfile(live.with_name("Crashed.lrcat-journal"), crashed / "Crashed.lrcat-journal")
+    writer.execute("ROLLBACK")
+    writer.close()
+    files = {p.name: digest(p) for p in crashed.iterdir()}
+    assert files["Crashed.lrcat"] != digest(shared_data / LR5)  # half the transaction is in the file
+    with LightroomCatalog(crashed / "Crashed.lrcat") as catalog:
+        ratings = [r[0] for r in catalog.conn.execute("SELECT rating FROM Adobe_images")]
+        texts = [im.settings_text for im in catalog.images()]
+    assert 9 not in ratings and not any("half written" in t for t in texts)
+    assert {p.name: digest(p) for p in crashed.iterdir()} == files  # the journal is still there, untouched

@@ -9,7 +9,7 @@ import pytest
 
 from bridge_server.core.paths import data_dir
 from bridge_server.core.plan import RetouchPlan
-from catalog.errors import CatalogIdentityError, MemoryImportError, StoreVersionError
+from catalog.errors import CatalogIdentityError, MemoryImportError, MemoryStoreError, StoreVersionError
 from catalog.store import (
     MIGRATIONS, SCHEMA_VERSION, CatalogStore, FeedbackEvent, MemoryStores, Migration, normalise_path,
 )
@@ -105,19 +105,26 @@ def test_migration_backs_up_and_keeps_data(tmp_path):
     backup.close()
 
 
-def test_failed_migration_leaves_the_store_at_its_version(tmp_path):
+@pytest.mark.parametrize("failure", ["python", "sqlite"])
+def test_failed_migration_leaves_the_store_as_it_was(tmp_path, failure):
     path = tmp_path / "c.sqlite"
-    CatalogStore(path).close()
+    store = CatalogStore(path)
+    store.add_event(event("p1"))
+    store.close()
 
     def broken(conn):
         conn.execute("ALTER TABLE event ADD COLUMN x INTEGER")
-        raise RuntimeError("migration bug")
+        if failure == "python":
+            raise RuntimeError("migration bug")
+        conn.execute("UPDATE no_such_table SET y = 1")
 
-    with pytest.raises(RuntimeError):
+    expected = RuntimeError if failure == "python" else MemoryStoreError
+    with pytest.raises(expected):
         CatalogStore(path, migrations=MIGRATIONS + (Migration(2, "broken", broken),))
     store = CatalogStore(path)
-    assert store.schema_version() == 1
+    assert store.recovery is None and store.schema_version() == 1 and store.event_count() == 1
     assert "x" not in {r[1] for r in store._conn.execute("PRAGMA table_info(event)")}
+    assert list(tmp_path.glob("*.damaged-*")) == []
     store.close()
 
 

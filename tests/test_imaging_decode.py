@@ -163,6 +163,15 @@ def test_decode_bytes_matches_decode_and_refuses_raws(shared_data):
         decode_bytes(b"", "empty.jpg")
 
 
+def test_decode_bytes_reads_8_and_16_bit_pngs(shared_data):
+    png8 = (shared_data / "photos" / "bride_flowers_ppr10k.png").read_bytes()
+    assert np.array_equal(decode_bytes(png8, "a.png").pixels,
+                          decode(shared_data / "photos" / "bride_flowers_ppr10k.png").pixels)
+    data = _gradient16()
+    deep = decode_bytes(imagecodecs.png_encode(data), "deep.png")
+    assert deep.bit_depth == 16 and np.abs(deep.pixels - color.srgb_to_linear(data / 65535.0)).max() < 1e-6
+
+
 # -- orientation ----------------------------------------------------------------------------------------------
 def test_apply_orientation_matches_pillow_for_all_eight_values():
     stored = np.arange(3 * 5 * 3, dtype=np.uint8).reshape(3, 5, 3)
@@ -246,3 +255,14 @@ def test_bad_arguments_are_programming_errors(shared_data):
         decode(shared_data / "photos" / "three_men_closeup.jpg", purpose="print")
     with pytest.raises(ValueError):
         decode(shared_data / "photos" / "three_men_closeup.jpg", max_edge=0)
+
+
+def test_palette_and_cmyk_tiffs_go_through_pillow(tmp_path, shared_data):
+    source = Image.open(shared_data / "photos" / "three_men_closeup.jpg")
+    reference = decode(shared_data / "photos" / "three_men_closeup.jpg").pixels
+    source.convert("P", palette=Image.Palette.ADAPTIVE, colors=256).save(tmp_path / "palette.tif")
+    source.convert("CMYK").save(tmp_path / "cmyk.tif", compression="tiff_lzw")
+    for name, tolerance in (("palette.tif", 0.02), ("cmyk.tif", 0.02)):
+        image = decode(tmp_path / name)
+        assert image.format == "tiff" and image.pixels.shape == reference.shape, name
+        assert np.abs(image.pixels - reference).mean() < tolerance, name

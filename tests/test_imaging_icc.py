@@ -125,3 +125,38 @@ def test_profiles_are_deterministic():
 def test_unknown_space_is_refused():
     with pytest.raises(ValueError):
         icc.build_profile("display_p3")
+
+
+def _profile(colour_space: bytes, tags: list[tuple[bytes, bytes]]) -> bytes:
+    """A hand-assembled ICC profile (header, tag table, 4-byte aligned data) for reader tests."""
+    offset, table, body = 128 + 4 + 12 * len(tags), b"", b""
+    for sig, data in tags:
+        table += struct.pack(">4sII", sig, offset + len(body), len(data))
+        body += data + b"\0" * (-len(data) % 4)
+    size = offset + len(body)
+    header = (struct.pack(">I", size) + b"\0" * 4 + bytes([4, 0x30, 0, 0]) + b"mntr" + colour_space + b"XYZ "
+              + b"\0" * 12 + b"acsp").ljust(128, b"\0")
+    return header + struct.pack(">I", len(tags)) + table + body
+
+
+def test_reader_reads_v4_mluc_descriptions():
+    text = "Display P3 — test".encode("utf-16-be")
+    mluc = b"mluc" + b"\0" * 4 + struct.pack(">II2s2sII", 1, 12, b"en", b"US", len(text), 28) + text
+    info = icc.parse_profile(_profile(b"RGB ", [(b"desc", mluc)]))
+    assert info.description == "Display P3 — test" and info.version == (4, 3)
+    assert not info.is_matrix_rgb  # no colorants: decode leaves such a profile to LittleCMS
+
+
+def test_grey_profile_curve_is_applied_to_grey_images(tmp_path):
+    from bridge_server.imaging.decode import decode
+    curve = b"curv" + b"\0" * 4 + struct.pack(">IH", 1, round(1.8 * 256))  # gamma 1.8 (u8Fixed8: 1.80078)
+    profile = _profile(b"GRAY", [(b"desc", b"desc" + b"\0" * 4 + struct.pack(">I", 5) + b"grey\0"),
+                                 (b"kTRC", curve)])
+    levels = np.tile(np.arange(256, dtype=np.uint8), (4, 1))
+    path = tmp_path / "grey.png"
+    Image.fromarray(levels, "L").save(path, icc_profile=profile)
+    image = decode(path)
+    expected = (np.arange(256) / 255.0) ** (round(1.8 * 256) / 256)
+    assert image.profile == "grey"
+    assert np.abs(image.pixels[0, :, 1] - expected).max() < 1e-6
+    assert np.array_equal(image.pixels[..., 0], image.pixels[..., 2])

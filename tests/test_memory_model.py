@@ -272,3 +272,14 @@ def test_adjusting_is_fast_enough_for_a_large_history():
     for _ in range(5):
         memory.adjust(proposal(), INDOOR, INDOOR_TAGS, now=NOW)
     assert (time.perf_counter() - start) / 5 < 1.0  # generous: a plan request must not stall on memory
+
+
+def test_for_catalog_uses_the_data_folder(tmp_path, monkeypatch):
+    from bridge_server.core.paths import data_dir
+    memory = StyleMemory.for_catalog({"id": "CAT-9", "path": "/c/Nine.lrcat", "name": "Nine"})
+    memory.add(indoor_history(1)[0])
+    assert memory.store.path.parent == data_dir() / "catalogs"
+    assert StyleMemory.for_catalog({"path": "/c/Nine.lrcat"}).store.path == memory.store.path
+    monkeypatch.setenv("AIRETOUCH_DATA_DIR", str(tmp_path / "elsewhere"))
+    fresh = StyleMemory.for_catalog({"id": "CAT-9"})
+    assert fresh.store.path.parent == tmp_path / "elsewhere" / "catalogs" and len(fresh) == 0

@@ -2,13 +2,14 @@
 stand-ins, talking real HTTP to the real bridge server on 127.0.0.1."""
 from __future__ import annotations
 
+import json
 import shutil
 
 import pytest
 
 from lrsdk.fixtures import (SIDECAR_MODULES, bridge, lightroom, offline_lightroom, planning,  # noqa: F401
                             wait_on_server)
-from lrsdk.harness import IMPORT_SETTINGS, Lightroom
+from lrsdk.harness import IMPORT_SETTINGS, Lightroom, as_lua_holds
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
@@ -51,7 +52,8 @@ def test_retouch_applies_the_servers_settings_to_each_photo_as_one_ai_retouch_st
         assert "instruction" not in body
         status, reference = planning.call("POST", "/v1/plan", body)  # ask the server directly
         assert status == 200, reference
-        assert done["settings"] == reference["settings"]
+        assert done["settings"] == as_lua_holds(reference["settings"])
+        assert as_lua_holds(json.loads(lr.plugin_property(photo, "proposedPlan"))) == as_lua_holds(reference["plan"])
         assert lr.history(photo) == ["Import", "AI Retouch"]  # exactly one history step
     assert len(lr.writes) == 1 and lr.writes[0]["count"] == 3
     with_ai_masks = [a["path"] for a in applied if any(
@@ -75,7 +77,7 @@ def test_instruction_and_strength_reach_the_server(lightroom, planning, sample_p
     assert body["strength"] == 1.5
     status, reference = planning.call("POST", "/v1/plan", body)
     assert status == 200
-    assert lr.applied[0]["settings"] == reference["settings"]
+    assert lr.applied[0]["settings"] == as_lua_holds(reference["settings"])
     assert lr.prefs["lastStrength"] == 150 and lr.prefs["lastInstruction"] == "brighter faces, calmer sky"
 
 
@@ -297,3 +299,17 @@ def test_the_options_dialog_offers_instruction_strength_0_to_200_and_mode(lightr
     popup = next(v for v in views if v[b"viewType"] == b"popup_menu")
     assert [popup[b"items"][i][b"value"] for i in (1, 2)] == [b"apply", b"sidecar"]
     assert any(v[b"viewType"] == b"edit_field" and v[b"value"][b"bind"] == b"instruction" for v in views)
+
+
+def test_a_photo_whose_settings_cannot_be_sent_fails_alone(lightroom, tmp_path):
+    lr = lightroom
+    broken = lr.add_photo(tmp_path / "a.jpg", settings={"CameraProfile": b"Adobe \xff"})  # not UTF-8
+    gone = lr.add_photo(tmp_path / "b.jpg")
+    retouch(lr, [broken, gone])
+    message = closing(lr)
+    assert message["message"] == "AI Retouch: 0 photos retouched, 2 failed"
+    first, second = message["info"].split("\n")
+    assert first == ("• a.jpg: The plug-in could not send this request (JSON: string at "
+                     "$.photo.settings.CameraProfile is not valid UTF-8 (byte 7)).")
+    assert second.startswith("• b.jpg: file not found")
+    assert len(lr.posted("/v1/plan")) == 1

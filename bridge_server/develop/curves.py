@@ -73,15 +73,13 @@ def parametric_curve(x: Tensor, regions: Tensor, splits: Tensor) -> Tensor:
 
 
 def curve_tables(master_points, channel_points, regions: Tensor | None, splits: Tensor | None,
-                 size: int = TABLE_SIZE) -> Tensor:
+                 size: int = TABLE_SIZE, dtype: torch.dtype = torch.float32, device=None) -> Tensor:
     """Per-channel tables (3, size): linear value at sqrt-index i/(size-1) -> linear output.
 
     master_points: ToneCurvePV2012 points or None; channel_points: three lists (or None) for R, G, B;
     regions/splits: parametric curve values (see `parametric_curve`) or None. Differentiable in regions/splits.
     The result is made non-decreasing (a running maximum) whatever the sliders do.
     """
-    dtype = regions.dtype if regions is not None else torch.float32
-    device = regions.device if regions is not None else None
     t = torch.linspace(0.0, 1.0, size, dtype=torch.float64)
     enc = encode_srgb(t * t)
     y = enc.to(dtype=dtype, device=device)

@@ -56,41 +56,29 @@ def guided_coefficients(guide: Tensor, src: Tensor, radius: int, eps: float) -> 
     return box_mean(a, radius), box_mean(b, radius)
 
 
-def _upsample_axis(g: Tensor, factor: int, start: int, length: int, dim: int) -> Tensor:
-    """Bilinear (align_corners=False, edge-clamped) samples start..start+length of one axis of g at `factor`.
-
-    Pixel i maps to grid coordinate (i + 0.5) / f - 0.5. Between grid nodes j-1 and j (a "segment") lie the f
-    pixels from j*f - f/2 on, with the same fractional weights (r + 0.5) / f in every segment, so a whole
-    segment row is one broadcast lerp. `factor` must be a power of two >= 2.
-    """
-    n = g.shape[dim]
-    half = factor // 2
-    j_lo = (start + half) // factor
-    j_hi = (start + length - 1 + half) // factor
-    idx = torch.arange(j_lo - 1, j_hi + 1, device=g.device).clamp_(0, n - 1)
-    nodes = g.index_select(dim, idx)  # nodes j-1 .. j_hi (clamped at the edges)
-    a = nodes.narrow(dim, 0, j_hi - j_lo + 1)
-    b = nodes.narrow(dim, 1, j_hi - j_lo + 1)
-    w = (torch.arange(factor, device=g.device, dtype=g.dtype) + 0.5) / factor
-    d = dim % g.dim()
-    # insert the within-segment axis right after `dim` and interpolate the whole block at once
-    a = a.unsqueeze(d + 1)
-    b = b.unsqueeze(d + 1)
-    w = w.view([factor] + [1] * (g.dim() - d - 1))
-    out = torch.lerp(a, b, w)
-    shape = list(g.shape)
-    shape[d] = (j_hi - j_lo + 1) * factor
-    out = out.reshape(shape)
-    return out.narrow(d, start + half - j_lo * factor, length)
+def axis_window(start: int, length: int, factor: int, cells: int, *, dtype=torch.float32, device=None
+                ) -> tuple[Tensor, Tensor, Tensor]:
+    """Bilinear sampling of pixels start..start+length-1 of one axis from a grid of `cells` nodes at `factor`
+    (align_corners=False, clamped at the ends): (node indices of a window of ceil(length/f) + 2 nodes,
+    each pixel's lower node within that window (long), its weight toward the next node)."""
+    i = torch.arange(start, start + length, dtype=torch.float64, device=device)
+    u = (i + 0.5) / factor - 0.5
+    j0 = torch.floor(u)
+    base = int(j0[0])
+    span = -(-length // factor) + 2
+    nodes = torch.arange(base, base + span, device=device).clamp_(0, cells - 1)
+    return nodes, (j0 - base).long(), (u - j0).to(dtype)
 
 
-def upsample(grid: Tensor, factor: int, top: int, left: int, height: int, width: int) -> Tensor:
-    """Bilinear upsampling of a grid (N, C, gh, gw) by `factor`, only for the crop at (top, left) of the
-    upsampled image: (N, C, height, width). Identical values whatever crop is asked for (global coordinates)."""
-    if factor == 1:
-        return grid[..., top:top + height, left:left + width]
-    rows = _upsample_axis(grid, factor, top, height, -2)
-    return _upsample_axis(rows, factor, left, width, -1)
+def upsample(block: Tensor, rows: tuple[Tensor, Tensor] | None, cols: tuple[Tensor, Tensor] | None) -> Tensor:
+    """A window of a grid (N, C, by, bx) bilinearly upsampled with `axis_window` indices -> (N, C, h, w).
+    rows/cols None: the block is already at pixel resolution."""
+    if rows is None:
+        return block
+    iy, wy = rows
+    ix, wx = cols
+    r = torch.lerp(block[..., iy, :], block[..., iy + 1, :], wy[:, None])
+    return torch.lerp(r[..., ix], r[..., ix + 1], wx)
 
 
 @dataclass
@@ -100,9 +88,18 @@ class Grid:
     data: Tensor
     factor: int
 
-    def sample(self, top: int, left: int, height: int, width: int, at: int = 1) -> Tensor:
-        """The map at the resolution of level `at` (1 = full), for the crop given in that level's pixels."""
-        return upsample(self.data, self.factor // at, top, left, height, width)
+    def window(self, top: int, left: int, height: int, width: int, at: int = 1):
+        """(block, rows, cols) to `upsample` the map onto a crop given in pixels of level `at` (1 = full)."""
+        f = self.factor // at
+        if f == 1:
+            return self.data[..., top:top + height, left:left + width], None, None
+        gh, gw = self.data.shape[-2:]
+        kw = {"dtype": self.data.dtype, "device": self.data.device}
+        ny, iy, wy = axis_window(top, height, f, gh, **kw)
+        nx, ix, wx = axis_window(left, width, f, gw, **kw)
+        block = self.data.index_select(-2, ny).index_select(-1, nx)
+        return block, (iy, wy), (ix, wx)
 
-    def to(self, device) -> "Grid":
-        return Grid(self.data.to(device), self.factor)
+    def sample(self, top: int, left: int, height: int, width: int, at: int = 1) -> Tensor:
+        """The map upsampled onto a crop in pixels of level `at`: (N, C, height, width)."""
+        return upsample(*self.window(top, left, height, width, at))

@@ -121,6 +121,18 @@ def _clamp_min(x: Array, lo: float) -> Array:
     return x.clamp(min=lo) if is_torch(x) else np.maximum(x, lo)
 
 
+_FAST_POW_MIN = 1 << 16  # below this many values numpy's pow is fast enough
+
+
+def _pow(x: Array, p: float) -> Array:
+    """x ** p for x >= 0; large float32 numpy arrays use OpenCV's vectorised pow (about 5x faster)."""
+    if is_torch(x) or x.dtype != np.float32 or x.size < _FAST_POW_MIN:
+        return x ** p
+    import cv2
+    flat = np.ascontiguousarray(x).reshape(-1, 1)
+    return cv2.pow(flat, p).reshape(x.shape)
+
+
 def _matrix(m: np.ndarray, x: Array, axis: int = -1) -> Array:
     """Apply a 3x3 matrix to the channel axis of x."""
     if is_torch(x):
@@ -166,38 +178,38 @@ def _check_channels(x: Array, axis: int) -> None:
 def srgb_to_linear(x: Array) -> Array:
     """sRGB-encoded values (0..1) -> linear light (IEC 61966-2-1 piecewise curve)."""
     x = _float(x)
-    curved = ((_clamp_min(x, 0.04045) + 0.055) / 1.055) ** 2.4
+    curved = _pow((_clamp_min(x, 0.04045) + 0.055) / 1.055, 2.4)
     return _where(x <= 0.04045, x / 12.92, curved)
 
 
 def linear_to_srgb(x: Array) -> Array:
     """Linear light -> sRGB-encoded values (inverse of srgb_to_linear)."""
     x = _float(x)
-    curved = 1.055 * _clamp_min(x, 0.0031308) ** (1.0 / 2.4) - 0.055
+    curved = 1.055 * _pow(_clamp_min(x, 0.0031308), 1.0 / 2.4) - 0.055
     return _where(x <= 0.0031308, x * 12.92, curved)
 
 
 def adobe_rgb_to_linear(x: Array) -> Array:
     """Adobe RGB (1998) encoded -> linear (pure gamma 563/256; negatives clamp to 0)."""
-    return _clamp_min(_float(x), 0.0) ** ADOBE_RGB_GAMMA
+    return _pow(_clamp_min(_float(x), 0.0), ADOBE_RGB_GAMMA)
 
 
 def linear_to_adobe_rgb(x: Array) -> Array:
     """Linear -> Adobe RGB (1998) encoded (gamma 256/563; a tiny floor keeps torch gradients finite)."""
     x = _float(x)
-    return _where(x > 1e-10, _clamp_min(x, 1e-10) ** (1.0 / ADOBE_RGB_GAMMA), x * 0.0)
+    return _where(x > 1e-10, _pow(_clamp_min(x, 1e-10), 1.0 / ADOBE_RGB_GAMMA), x * 0.0)
 
 
 def prophoto_to_linear(x: Array) -> Array:
     """ROMM/ProPhoto encoded -> linear: gamma 1.8 with the linear toe below 1/32 (slope 1/16)."""
     x = _float(x)
-    return _where(x < 1.0 / 32.0, x / 16.0, _clamp_min(x, 1.0 / 32.0) ** PROPHOTO_GAMMA)
+    return _where(x < 1.0 / 32.0, x / 16.0, _pow(_clamp_min(x, 1.0 / 32.0), PROPHOTO_GAMMA))
 
 
 def linear_to_prophoto(x: Array) -> Array:
     """Linear -> ROMM/ProPhoto encoded: 16*E below 1/512, else E^(1/1.8) (continuous at 1/32)."""
     x = _float(x)
-    return _where(x < 1.0 / 512.0, x * 16.0, _clamp_min(x, 1.0 / 512.0) ** (1.0 / PROPHOTO_GAMMA))
+    return _where(x < 1.0 / 512.0, x * 16.0, _pow(_clamp_min(x, 1.0 / 512.0), 1.0 / PROPHOTO_GAMMA))
 
 
 _ENCODE = {"srgb": linear_to_srgb, "adobe_rgb": linear_to_adobe_rgb, "prophoto": linear_to_prophoto}

@@ -43,6 +43,8 @@ RAW_EXTENSIONS = frozenset(
     "3fr ari arw bay cr2 cr3 crw cs1 dcr dcs dng drf eip erf fff iiq k25 kdc mdc mef mos mrw nef nrw orf "
     "pef ptx pxn r3d raf raw rw2 rwl rwz sr2 srf srw x3f".split())
 
+TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
+
 # LibRaw's `flip` -> EXIF orientation (LibRaw maps EXIF 1..8 onto 0,1,3,2,4,6,7,5)
 _FLIP_TO_EXIF = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 
@@ -97,8 +99,8 @@ def decode(path: str | Path, purpose: str = "analysis", *, max_pixels: int = DEF
     _check_args(purpose, max_edge)
     path = Path(path)
     size, head = _probe(path)
-    fmt = sniff_format(head, path.name)
-    if fmt in ("tiff", "raw") and _is_dng(path):
+    fmt = sniff_format(head, str(path))
+    if fmt in ("tiff", "raw") and head[:4] in TIFF_MAGIC and _is_dng(path):
         fmt = "dng"
     if fmt in ("raw", "dng"):
         return _decode_raw(path, fmt, head, purpose, max_pixels, max_edge)
@@ -130,7 +132,7 @@ def sniff_format(head: bytes, name: str = "") -> str:
         return "png"
     if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
         return "webp"
-    if head[:4] in (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+"):
+    if head[:4] in TIFF_MAGIC:
         return "raw" if head[8:10] == b"CR" or ext in RAW_EXTENSIONS else "tiff"
     if (head[:4] in (b"IIRO", b"IIRS", b"MMOR", b"IIU\0", b"FOVb") or head.startswith(b"FUJIFILM")
             or head[4:12] == b"ftypcrx " or head[6:14] == b"HEAPCCDR"):
@@ -375,16 +377,30 @@ def _jpeg_truncated(data: bytes) -> bool:
     return True
 
 
+_APP_IDENTIFIERS = {  # how the APPn segments that real files carry begin
+    0xE0: (b"JFIF", b"JFXX", b"AVI1"),
+    0xE1: (b"Exif", b"http", b"XMP\0"),
+    0xE2: (b"ICC_", b"MPF\0", b"FPXR"),
+    0xED: (b"Phot", b"Adob"),
+    0xEE: (b"Adob",),
+}
+
+
 def _jpeg_segment_plausible(marker: int, length: int, body: bytes) -> bool:
     """Cheap consistency checks on the start of a segment (only on the bytes that are present)."""
-    if marker == 0xE0 and len(body) >= 4:
-        return body[:4] in (b"JFIF", b"JFXX", b"AVI1")
+    if marker in _APP_IDENTIFIERS and len(body) >= 4:
+        return body[:4] in _APP_IDENTIFIERS[marker]
     if marker in _JPEG_SOF and len(body) >= 6:
         return body[0] in (8, 12, 16) and 1 <= body[5] <= 4 and length == 8 + 3 * body[5]
     if marker == 0xDA and len(body) >= 1:
         return 1 <= body[0] <= 4 and length == 6 + 2 * body[0]
     if marker == 0xDD:
         return length == 4
+    if marker == 0xDB and len(body) >= 1:  # quantisation tables of 1 + 64 or 1 + 128 bytes each
+        sizes_fit = any((length - 2 - 129 * n16) % 65 == 0 for n16 in range(0, (length - 2) // 129 + 1))
+        return body[0] >> 4 in (0, 1) and body[0] & 15 < 4 and sizes_fit
+    if marker == 0xC4 and len(body) >= 1:  # Huffman tables: class 0/1, id 0..3, 16 counts at least
+        return body[0] >> 4 in (0, 1) and body[0] & 15 < 4 and length >= 19
     return True
 
 
@@ -423,7 +439,7 @@ def _tiff_data_missing(src: Path | BinaryIO, size: int) -> bool | None:
             while todo and seen < 64:
                 page = todo.pop()
                 seen += 1
-                ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts) if c]
+                ends = [o + c for o, c in zip(page.dataoffsets, page.databytecounts, strict=False) if c]
                 if ends and max(ends) > size:
                     return True
                 todo.extend(page.pages or [])
@@ -444,7 +460,17 @@ def _decode_raster(src: Path | BinaryIO, name: str, fmt: str, size: int, max_pix
             if _tiff_data_missing(src, size):
                 raise TruncatedImageError("the TIFF file stops before the end of its image data; it was "
                                           "probably not copied completely: copy it again", path=name)
-            raster = _read_tiff(src, name, max_pixels)
+            try:
+                raster = _read_tiff(src, name, max_pixels)
+            except RetouchError:
+                raise
+            except Exception as first:  # a codec or layout tifffile lacks: Pillow (libtiff) may read it
+                try:
+                    raster = _read_pillow(src, name, fmt, max_pixels, max_edge)
+                except RetouchError:
+                    raise
+                except Exception:
+                    raise first from None
         if raster is None:
             raster = _read_pillow(src, name, fmt, max_pixels, max_edge)
     return _finish(raster, name, fmt, max_edge)
@@ -488,6 +514,7 @@ def _read_pillow(src: Path | BinaryIO, name: str, fmt: str, max_pixels: int, max
                  use_exif_orientation: bool = True) -> _Raster:
     """JPEG/PNG/WebP (and TIFF variants tifffile leaves to us) through Pillow."""
     notes: list[str] = []
+    deep_png = fmt == "png" and _png_bit_depth(src) == 16  # read before Pillow holds the stream
     if not isinstance(src, Path):
         src.seek(0)
     with Image.open(src) as im:
@@ -495,9 +522,8 @@ def _read_pillow(src: Path | BinaryIO, name: str, fmt: str, max_pixels: int, max
         _check_pixels(width, height, max_pixels, name)
         orientation = _exif_orientation(im, notes) if use_exif_orientation else 1
         profile = im.info.get("icc_profile") or None
-        if fmt == "png" and _png_bit_depth(src) == 16:
-            data = _png16(src)
-            return _Raster(data, 16, False, profile, orientation, (width, height), notes)
+        if deep_png:
+            return _Raster(_png16(src), 16, False, profile, orientation, (width, height), notes)
         if fmt == "jpeg" and max_edge is not None and max(width, height) > max_edge:
             im.draft(im.mode, _draft_size(width, height, max_edge))  # DCT scaling: 1/2..1/8 at decode time
         im.load()
@@ -721,7 +747,7 @@ def _decode_raw(path: Path, fmt: str, head: bytes, purpose: str, max_pixels: int
     import rawpy
     name = str(path)
     size = path.stat().st_size
-    tiff_based = head[:4] in (b"II*\0", b"MM\0*")
+    tiff_based = head[:4] in TIFF_MAGIC
     if tiff_based and _tiff_data_missing(path, size):
         raise TruncatedImageError(f"the {fmt.upper()} file stops before the end of its image data; it was "
                                   "probably not copied completely: copy it again", path=name)
@@ -756,7 +782,7 @@ def _decode_raw(path: Path, fmt: str, head: bytes, purpose: str, max_pixels: int
 
 def sniff_has_raw_signature(head: bytes) -> bool:
     """True when the first bytes are a known raw container signature (not just a raw extension)."""
-    return (head[:4] in (b"II*\0", b"MM\0*", b"IIRO", b"IIRS", b"MMOR", b"IIU\0", b"FOVb")
+    return (head[:4] in TIFF_MAGIC or head[:4] in (b"IIRO", b"IIRS", b"MMOR", b"IIU\0", b"FOVb")
             or head.startswith(b"FUJIFILM") or head[4:12] == b"ftypcrx " or head[6:14] == b"HEAPCCDR")
 
 

@@ -133,8 +133,8 @@ class Curve:
     function: int = 0
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        """Evaluate the curve on values in 0..1."""
-        x = np.clip(np.asarray(x, dtype=np.float64), 0.0, 1.0)
+        """Evaluate the curve (negatives clip to 0; tables hold their end value above 1, functions extend)."""
+        x = np.maximum(np.asarray(x, dtype=np.float64), 0.0)
         if self.kind == "identity":
             return x
         if self.kind == "gamma":
@@ -224,7 +224,7 @@ def _read_text(data: bytes, at: int, size: int) -> str:
         n = _u32(data, at + 8)
         return data[at + 12:at + 12 + n].split(b"\0", 1)[0].decode("latin-1")
     if sig == b"mluc":
-        count, rec = _u32(data, at + 8), _u32(data, at + 12)
+        count = _u32(data, at + 8)  # then the record size (12), then the records
         if count == 0:
             return ""
         length, off = struct.unpack_from(">II", data, at + 16 + 4)

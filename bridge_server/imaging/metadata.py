@@ -70,8 +70,8 @@ def _config_text() -> str:
 def _write_config() -> Path:
     """Write the config into the cache folder (or a temp folder) when it is missing or outdated."""
     text = _config_text()
-    for folder in (paths.cache_dir() / "exiftool", Path(tempfile.gettempdir()) / f"airetouch-{os.getuid()}"
-                   if hasattr(os, "getuid") else Path(tempfile.gettempdir()) / "airetouch"):
+    user = f"-{os.getuid()}" if hasattr(os, "getuid") else ""
+    for folder in (paths.cache_dir() / "exiftool", Path(tempfile.gettempdir()) / f"airetouch{user}"):
         target = folder / "airetouch.config"
         try:
             if target.is_file() and target.read_text(encoding="utf-8") == text:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..core.errors import SidecarConflictError
-from ..core.plan import OURS, RetouchPlan
+from ..core.plan import OURS, RetouchPlan, new_sync_id
 from .ownership import Ownership, spot_sync_id
 from .rdf import AIRETOUCH, CRS, Writer, escape_attr, escape_text, is_scalar, item_value
 from .reader import descriptions, namespace_fields, rdf_root
@@ -60,9 +60,11 @@ class _Surgeon:
         self.newline = "\r\n" if b"\r\n" in data else "\n"
 
     def replace(self, start: int, end: int, text: str) -> None:
+        """Replace the bytes [start, end) with `text`."""
         self.edits.append(_Edit(start, end, len(self.edits), text))
 
     def insert(self, pos: int, text: str) -> None:
+        """Insert `text` at `pos`."""
         self.replace(pos, pos, text)
 
     def delete_node(self, node: Node) -> None:
@@ -70,6 +72,7 @@ class _Surgeon:
         self.replace(leading_space_start(self.data, node.start), node.end, "")
 
     def apply(self) -> bytes:
+        """The original bytes with every edit applied (edits must not overlap)."""
         out, pos = [], 0
         for edit in sorted(self.edits):
             if edit.start < pos:
@@ -130,6 +133,8 @@ class Merger:
         self.new_crs_block: dict[str, Any] = {}
         self.target_attrs: list[tuple[str, Any]] = []
         self.target_children: list[tuple[str, Any]] = []
+        self.renamed_corrections: dict[str, str] = {}
+        self.renamed_spots: dict[str, str] = {}
 
     # -- entry point -----------------------------------------------------------------------------------------
     def run(self, record: Ownership) -> bytes:
@@ -151,6 +156,7 @@ class Merger:
         return found
 
     def _scalars_and_structures(self) -> None:
+        """Set the crs values of the plan (in place, else added); drop the wrong white-balance pair."""
         wrong = INCREMENTAL_WB if self.is_raw else ABSOLUTE_WB
         sets_wb = any(k in self.crs for k in ABSOLUTE_WB + INCREMENTAL_WB)
         for key, value in self.crs.items():
@@ -175,9 +181,11 @@ class Merger:
                                         "Lightroom may ignore them")
 
     def _present_names(self) -> set[str]:
+        """The crs properties the packet holds now."""
         return set(namespace_fields(self.descs, CRS))
 
     def _check_process_version(self, key: str, found: list) -> None:
+        """Warn when an existing process version predates the 2012 controls."""
         if key != "ProcessVersion":
             return
         _desc, where = found[0]
@@ -190,13 +198,14 @@ class Merger:
             pass
 
     def _set_existing(self, desc: Node, where: Any, key: str, value: Any) -> None:
+        """Give an existing property (attribute or element) a new value, keeping its form where possible."""
         if not isinstance(where, Node):  # an attribute
             if is_scalar(value):
                 text = escape_attr(str(value)).replace("'", "&apos;")
                 self.surgeon.replace(where.value_start, where.value_end, text)
             else:
                 self._remove(where)
-                self._add(key, value, desc)
+                self._add(key, value)
             return
         if is_scalar(value) and not where.children and not where.empty:
             self.surgeon.replace(where.head_end, where.tail_start, escape_text(str(value)))
@@ -205,12 +214,13 @@ class Merger:
         self.surgeon.replace(where.start, where.end, text.lstrip("\n").lstrip(" \t"))
 
     def _remove(self, where: Any) -> None:
+        """Remove an attribute or element with the whitespace before it."""
         if isinstance(where, Node):
             self.surgeon.delete_node(where)
         else:
             self.surgeon.replace(where.start, where.value_end + 1, "")
 
-    def _add(self, key: str, value: Any, desc: Node | None = None) -> None:
+    def _add(self, key: str, value: Any) -> None:
         """Queue a new property for the Camera Raw description (created when the packet has none)."""
         if self.target is None:
             self.new_crs_block[key] = value
@@ -250,22 +260,26 @@ class Merger:
 
     # -- corrections and spots -------------------------------------------------------------------------------
     def _correction_items(self) -> list[tuple[Any, str | None]]:
+        """The plan's written corrections with, for the photographer's, their sync ids."""
         items = self.crs.get(CORRECTIONS) or []
         return [(item, edit.sync_id if edit.origin != OURS else None)
                 for item, edit in zip(items, self.done.regions)]
 
     def _spot_items(self) -> list[tuple[Any, str | None]]:
+        """The plan's written spots with, for the photographer's, their sync ids."""
         items = self.crs.get(RETOUCH_AREAS) or []
         return [(item, spot_sync_id(spot) if spot.origin != OURS else None)
                 for item, spot in zip(items, self.done.spots)]
 
     def _owns_correction(self, li: Node) -> tuple[bool, str | None]:
+        """Whether an existing correction item is ours and unchanged (and its sync id)."""
         edit = read_correction(item_value(li, CRS))
         if edit.sync_id in self.ownership.corrections and not self.ownership.owns_edit(edit):
             self.report.adopted.append(edit.sync_id)
         return self.ownership.owns_edit(edit), edit.sync_id
 
     def _owns_spot(self, li: Node) -> tuple[bool, str | None]:
+        """Whether an existing spot item is ours and unchanged (and its sync id)."""
         spot = read_area(item_value(li, CRS))
         sync = spot_sync_id(spot)
         if sync in self.ownership.spots and not self.ownership.owns_spot(spot):
@@ -278,6 +292,9 @@ class Merger:
         prop = found[0][1] if found else None
         seq = next((c for c in prop.children if c.ns == RDF and c.name in ("Seq", "Bag")), None) if prop else None
         kept, replaced, present = 0, 0, set()
+        if prop is not None and seq is None and prop.children:
+            raise SidecarConflictError(f"crs:{key} in the existing sidecar is not a list; it is left untouched",
+                                       path=self.name)
         if seq is not None:
             for li in (c for c in seq.children if c.is_(RDF, "li")):
                 ours, sync = owns(li)
@@ -288,6 +305,9 @@ class Merger:
                     kept += 1
                     present.add(sync)
         new = [item for item, user_sync in items if user_sync is None or user_sync not in present]
+        for item, user_sync in items:
+            if user_sync is None and _item_sync(item, what) in present:
+                self._new_identity(item, what)
         setattr(self.report, f"written_{what}", len(new))
         setattr(self.report, f"replaced_{what}", replaced)
         setattr(self.report, f"kept_{what}", kept)
@@ -295,10 +315,10 @@ class Merger:
             if new:
                 self._add(key, new)
             return
-        if seq is None or seq.empty:
-            if new or kept:
+        if seq is None or seq.empty:  # nothing kept: the property is ours to rewrite
+            if new:
                 self._set_existing(found[0][0], prop, key, new)
-            elif prop is not None and seq is not None:
+            elif seq is not None:
                 self.surgeon.delete_node(prop)
             return
         if not new and not kept:
@@ -309,9 +329,25 @@ class Merger:
         if text:
             self.surgeon.insert(leading_space_start(self.data, seq.tail_start), text)
 
+    def _new_identity(self, item: dict, what: str) -> None:
+        """Give one of our new items a fresh sync id: its old one belongs to a kept (adopted) item now."""
+        old, new = _item_sync(item, what), new_sync_id()
+        if what == "corrections":
+            item["CorrectionSyncID"] = new
+            for mask in item.get("CorrectionMasks") or []:
+                mask["MaskSyncID"] = new_sync_id()
+            self.renamed_corrections[old] = new
+        else:
+            item["Masks"][0]["MaskSyncID"] = new
+            self.renamed_spots[old] = new
+
     # -- our record ------------------------------------------------------------------------------------------
     def _record(self, record: Ownership) -> None:
         """Replace our ownership record (only our own properties in the airetouch namespace)."""
+        for old, new in self.renamed_corrections.items():
+            record.corrections[new] = record.corrections.pop(old)
+        for old, new in self.renamed_spots.items():
+            record.spots[new] = record.spots.pop(old)
         for desc in self.descs:
             ours_attrs = [a for a in desc.attrs if a.ns == AIRETOUCH and a.name in OWN_FIELDS]
             ours_children = [c for c in desc.children if c.ns == AIRETOUCH and c.name in OWN_FIELDS]
@@ -328,6 +364,7 @@ class Merger:
             self._insert_description(AIRETOUCH, record.to_xmp_fields())
 
     def _insert_description(self, ns: str, fields: dict[str, Any]) -> None:
+        """Add an rdf:Description block for one namespace at the end of rdf:RDF."""
         indent = indent_before(self.data, self.descs[0].start) if self.descs else _child_indent(self.data, self.rdf)
         block = description_block(_writer(self.rdf), ns, fields, indent)
         if self.rdf.empty:
@@ -337,11 +374,21 @@ class Merger:
             self.surgeon.insert(leading_space_start(self.data, self.rdf.tail_start), block)
 
 
+def _item_sync(item: dict, what: str) -> str | None:
+    """The sync id of a written correction or spot item."""
+    if what == "corrections":
+        return item.get("CorrectionSyncID")
+    masks = item.get("Masks") or [{}]
+    return masks[0].get("MaskSyncID") if isinstance(masks[0], dict) else None
+
+
 def _has_ns(desc: Node, ns: str) -> bool:
+    """True when the description holds a property of namespace `ns`."""
     return any(a.ns == ns for a in desc.attrs) or any(c.ns == ns for c in desc.children)
 
 
 def _free_prefix(node: Node, wanted: str) -> str:
+    """A prefix not yet bound in the scope of `node`, close to `wanted`."""
     prefix, n = wanted, 1
     while prefix in node.scope:
         prefix, n = f"{wanted}{n}", n + 1

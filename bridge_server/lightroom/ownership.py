@@ -22,6 +22,7 @@ RECORD_VERSION = 1
 
 
 def _r(value: Any) -> Any:
+    """Numbers rounded to 6 decimals (what XMP keeps), recursively, for stable digests."""
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return value
     if isinstance(value, (int, float)):
@@ -34,6 +35,7 @@ def _r(value: Any) -> Any:
 
 
 def _hash(content: Any) -> str:
+    """A 32-hex digest of JSON content."""
     text = json.dumps(content, sort_keys=True, ensure_ascii=True, separators=(",", ":"))
     return hashlib.sha256(text.encode("ascii")).hexdigest()[:32].upper()
 
@@ -185,4 +187,5 @@ class Ownership:
 
 
 def _items(value: Any) -> list[dict]:
+    """The struct items of a Seq value."""
     return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []

@@ -121,6 +121,7 @@ def write_preset(plan: RetouchPlan, name: str, group: str = "", *, directory: st
 
 
 def _existing_uuid(path: Path) -> str | None:
+    """The UUID of a preset already at `path`, to keep it when rewriting."""
     if not path.is_file():
         return None
     try:

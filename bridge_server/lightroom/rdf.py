@@ -29,6 +29,7 @@ def field_key(node_ns: str, name: str, home: str) -> str:
 
 
 def _is_meta_attr(ns: str, name: str) -> bool:
+    """True for rdf:*, xml:* and rdf:about attributes (not struct fields)."""
     return ns == RDF or ns == XML or (ns == "" and name in ("about",))
 
 
@@ -87,6 +88,7 @@ def item_value(li: Node, home: str) -> Any:
 
 
 def _lang(li: Node) -> str:
+    """The xml:lang of an rdf:Alt item (x-default when absent)."""
     lang = li.attr(XML, "lang")
     return lang.value if lang is not None else X_DEFAULT
 
@@ -238,6 +240,7 @@ class Writer:
         return f"\n{indent}<{li}>\n{inner}<{self.rdf}:Seq>{items}\n{inner}</{self.rdf}:Seq>\n{indent}</{li}>"
 
     def _alt_item(self, lang: str, text: Any, indent: str) -> str:
+        """One rdf:li of an rdf:Alt (starting with a line break)."""
         li = f"{self.rdf}:li"
         body = escape_text(scalar_text(text, True))
         if not body:

@@ -128,7 +128,8 @@ def read_xmp(source: Source, *, require_crs: bool = True) -> XmpDocument:
         raise XmpError(f"Camera Raw settings that cannot be read: {exc.message}", path=name) from None
     ownership = Ownership.from_xmp_fields(namespace_fields(descs, AIRETOUCH))
     adopted = ownership.apply(result.plan)
-    result.plan.provenance.setdefault("source", name)
+    if not name.startswith("<"):
+        result.plan.provenance.setdefault("source", name)
     return XmpDocument(result.plan, result.preset, ownership, name, adopted)
 
 

@@ -21,7 +21,7 @@ from ..core.params import (
     is_linear_curve,
 )
 from ..core.plan import OURS, USER, Mask, Note, RegionEdit, RetouchPlan, Spot, new_sync_id
-from ..core.regions import AI, GEOMETRY_BY_WHAT, REGION_BY_KEY, region_for_codes
+from ..core.regions import GEOMETRY_BY_WHAT, REGION_BY_KEY, region_for_codes
 from .rdf import X_DEFAULT, fmt_real, scalar_text, typed
 
 OUR_PREFIX = "AI Retouch · "
@@ -263,6 +263,7 @@ def complete_plan(plan: RetouchPlan) -> RetouchPlan:
 
 
 def _complete_globals(values: dict) -> dict:
+    """Globals rounded to Lightroom's precision, with the curve name and WB mode they imply."""
     out = {}
     for name, value in values.items():
         p = GLOBAL_PARAMS[name]
@@ -277,20 +278,23 @@ def _complete_globals(values: dict) -> dict:
 
 
 def _complete_edit(edit: RegionEdit) -> None:
+    """Fill in an edit's masks, name, sync id and LocalCurveRefineSaturation; round its values."""
     edit.masks = [copy.deepcopy(m) for m in edit.mask_components()]
     if edit.name is None:
         edit.name = (OUR_PREFIX if edit.origin == OURS else "") + region_label(edit)
     edit.sync_id = edit.sync_id or new_sync_id()
     edit.values = {k: quantise(LOCAL_PARAMS[k], v) for k, v in edit.values.items()}
     edit.values.setdefault("CurveRefineSaturation", LOCAL_PARAMS["CurveRefineSaturation"].default)
-    for mask in edit.masks:
+    for i, mask in enumerate(edit.masks):
         if edit.origin == OURS and mask.region and not REGION_BY_KEY[mask.region].writable:
             raise PlanError(f"Lightroom's code for {mask.region!r} is not confirmed, so it is not written",
                             field=f"regions.{edit.region}.masks")
-        _complete_mask(mask, region_label(edit))
+        kind_label = REGION_BY_KEY[mask.kind].label if mask.kind in REGION_BY_KEY else mask.kind
+        _complete_mask(mask, region_label(edit) if i == 0 else kind_label)
 
 
 def _complete_mask(mask: Mask, label: str) -> None:
+    """Fill in a component's name, sync id and the definition fields Lightroom writes for its kind."""
     mask.sync_id = mask.sync_id or new_sync_id()
     if mask.name is None:
         mask.name = REGION_BY_KEY[mask.region].label if mask.region else label
@@ -323,6 +327,7 @@ def _complete_mask(mask: Mask, label: str) -> None:
 
 
 def _complete_spot(spot: Spot) -> None:
+    """Fill in a spot's size, source and the RetouchAreas fields Lightroom writes."""
     if spot.size_y is None:
         spot.size_y = spot.size_x
     if spot.source_x is None or spot.source_y is None:
@@ -433,6 +438,7 @@ def mask_settings(mask: Mask, enc: XmpEncoding) -> dict[str, Any]:
 
 
 def _geometry_out(value: Any, kind: type, enc: XmpEncoding) -> Any:
+    """One geometry value in the encoding (dabs as "d x y" strings)."""
     if kind is bool:
         return enc.bool(value)
     if kind is list:
@@ -520,6 +526,7 @@ def _read_retouch_infos(plan: RetouchPlan, value: Any) -> bool:
 
 
 def _other_in(key: str, value: Any, conv: Callable[[Any], Any]) -> Any:
+    """A kept value in its canonical form (curves outside the table as flat SDK arrays)."""
     if is_curve_key(key) and isinstance(value, (list, dict)):
         try:
             return [c for pt in curve_points(value) for c in pt]
@@ -529,6 +536,7 @@ def _other_in(key: str, value: Any, conv: Callable[[Any], Any]) -> Any:
 
 
 def _read_preset_field(preset: PresetInfo, key: str, value: Any) -> None:
+    """Store one preset header field in PresetInfo."""
     if key in PRESET_ALTS:
         text = value.get(X_DEFAULT, next(iter(value.values()), "")) if isinstance(value, dict) else value
         attr = {"ShortName": "short_name", "SortName": "sort_name"}.get(key, key.lower())
@@ -568,6 +576,7 @@ def _read_global(plan: RetouchPlan, p: Param, raw: Any) -> bool:
 
 
 def _read_corrections(plan: RetouchPlan, container: str, value: Any, conv) -> None:
+    """Append the corrections of one container (noting legacy containers)."""
     items = as_list(value)
     for item in items:
         if isinstance(item, dict):
@@ -578,6 +587,7 @@ def _read_corrections(plan: RetouchPlan, container: str, value: Any, conv) -> No
 
 
 def _read_correction(d: dict, conv) -> RegionEdit:
+    """One correction struct as a RegionEdit (unmodelled fields kept in extra)."""
     edit = RegionEdit(region="other", origin=USER)
     for key, raw in d.items():
         if key == MASKS:
@@ -591,6 +601,7 @@ def _read_correction(d: dict, conv) -> RegionEdit:
 
 
 def _read_correction_field(edit: RegionEdit, key: str, raw: Any) -> bool:
+    """Read one modelled correction field; False to keep it verbatim in extra."""
     try:
         if key in LOCAL_BY_XMP:
             p = LOCAL_BY_XMP[key]
@@ -636,6 +647,7 @@ def kind_for_what(what: str) -> str:
 
 
 def _read_mask(d: dict, conv) -> Mask:
+    """One mask component: kind, blend mode, geometry, AI region; the rest kept in extra."""
     what = as_text(d.get("What", ""))
     mask = Mask(kind=kind_for_what(what))
     if mask.kind == "other":
@@ -664,6 +676,7 @@ def _read_mask(d: dict, conv) -> Mask:
 
 
 def _read_mask_field(mask: Mask, key: str, raw: Any, geometry_fields: dict) -> bool:
+    """Read one modelled mask field; False to keep it verbatim in extra."""
     try:
         if key == "MaskName":
             mask.name = as_text(raw)
@@ -683,6 +696,7 @@ def _read_mask_field(mask: Mask, key: str, raw: Any, geometry_fields: dict) -> b
 
 
 def _geometry_in(raw: Any, kind: type) -> Any:
+    """One geometry value from either encoding (dabs from "d x y" strings)."""
     if kind is bool:
         return as_bool(raw)
     if kind is list:
@@ -716,6 +730,7 @@ def _resolve_ai_region(mask: Mask) -> None:
 
 
 def _read_area(d: dict, conv) -> Spot:
+    """One RetouchAreas struct as a Spot (unmodelled fields kept in extra)."""
     spot = Spot(x=0.0, y=0.0, size_x=0.0, origin=USER)
     spot_type = as_text(d.get("SpotType", "heal"))
     spot.kind = spot_type if spot_type in ("heal", "clone") else "heal"
@@ -730,6 +745,7 @@ def _read_area(d: dict, conv) -> Spot:
 
 
 def _read_area_field(spot: Spot, key: str, raw: Any) -> bool:
+    """Read one modelled spot field; False to keep it verbatim in extra."""
     names = {"SourceX": "source_x", "OffsetY": "source_y", "Opacity": "opacity", "Feather": "feather"}
     if key not in names:
         return False
@@ -741,6 +757,7 @@ def _read_area_field(spot: Spot, key: str, raw: Any) -> bool:
 
 
 def _read_area_masks(spot: Spot, masks: list, conv) -> None:
+    """The spot's destination: a single ellipse is modelled, anything else kept whole."""
     fields = {"X": "x", "Y": "y", "SizeX": "size_x", "SizeY": "size_y"}
     single = len(masks) == 1 and isinstance(masks[0], dict) and as_text(masks[0].get("What", "")) == ELLIPSE_WHAT
     if not single:

@@ -11,17 +11,18 @@ from __future__ import annotations
 import errno
 import os
 import stat
-import threading
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ..core.errors import PermissionDeniedError, PlanError, SidecarConflictError, XmpError
+from ..core.errors import NotFoundError, PermissionDeniedError, PlanError, SidecarConflictError, XmpError
 from ..core.plan import RetouchPlan
 from ..imaging.atomic import atomic_path
-from .merge import MergeReport, merge_packet
-from .ownership import Ownership
-from .reader import read_xmp
+from .merge import OWN_FIELDS, MergeReport, merge_packet
+from .ownership import Ownership, edit_digest, spot_digest
+from .rdf import AIRETOUCH, CRS, property_value
+from .reader import descriptions, read_xmp
+from .xmlpos import RDF, parse
 from .writer import crs_for, plan_to_xmp, sidecar_packet
 
 __all__ = ["SidecarResult", "is_raw_path", "plan_to_xmp", "sidecar_path", "write_sidecar"]
@@ -33,7 +34,6 @@ RAW_EXTENSIONS = frozenset({
     ".fff", ".gpr", ".iiq", ".k25", ".kdc", ".mdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef",
     ".ptx", ".pxn", ".r3d", ".raf", ".raw", ".rw2", ".rwl", ".sr2", ".srf", ".srw", ".x3f",
 })
-_UMASK_LOCK = threading.Lock()
 
 
 @dataclass
@@ -83,6 +83,8 @@ def write_sidecar(photo_path: str | os.PathLike, plan: RetouchPlan, *, out_dir: 
     if photo.suffix.lower() == ".xmp":
         raise PlanError(f"{photo} is an XMP file, not a photo: give the photo the sidecar belongs to",
                         field="photo.path")
+    if not photo.is_file():
+        raise NotFoundError(f"the photo {photo} does not exist; no sidecar written", path=str(photo))
     raw = is_raw_path(photo) if is_raw is None else is_raw
     target = sidecar_path(photo, out_dir)
     if target.is_symlink():
@@ -106,12 +108,14 @@ def write_sidecar(photo_path: str | os.PathLike, plan: RetouchPlan, *, out_dir: 
 
 
 def _result(path: Path, created: bool, backup: Path | None, report: MergeReport) -> SidecarResult:
+    """A SidecarResult from a merge report."""
     return SidecarResult(path, created, backup, report.written_corrections, report.replaced_corrections,
                          report.kept_corrections, report.written_spots, report.replaced_spots, report.kept_spots,
                          list(report.adopted), list(report.warnings))
 
 
 def _read(path: Path) -> bytes:
+    """The existing sidecar's bytes (typed errors)."""
     try:
         return path.read_bytes()
     except PermissionError:
@@ -142,7 +146,6 @@ def _check(data: bytes, original: bytes | None, done: RetouchPlan, record: Owner
 
 def _lost_user_edits(original: bytes, merged) -> list[str]:
     """Corrections and spots of the photographer's (all but our unchanged ones) missing after the merge."""
-    from .ownership import edit_digest, spot_digest  # noqa: PLC0415
     try:
         before = read_xmp(original, require_crs=False)
     except XmpError:
@@ -158,16 +161,11 @@ def _lost_user_edits(original: bytes, merged) -> list[str]:
 
 def _foreign_changes(original: bytes, merged: bytes) -> list[str]:
     """Properties outside crs and our record that differ between the two packets (must be none)."""
-    from .merge import OWN_FIELDS  # noqa: PLC0415
-    from .rdf import AIRETOUCH, CRS, property_value  # noqa: PLC0415
-    from .reader import descriptions  # noqa: PLC0415
-    from .xmlpos import parse  # noqa: PLC0415
-
     def foreign(data: bytes) -> dict:
         out: dict = {}
         for desc in descriptions(parse(data)):
             for attr in desc.attrs:
-                if attr.ns not in (CRS, "http://www.w3.org/1999/02/22-rdf-syntax-ns#") and not (
+                if attr.ns not in (CRS, RDF) and not (
                         attr.ns == AIRETOUCH and attr.name in OWN_FIELDS):
                     out[(attr.ns, attr.name)] = attr.value
             for child in desc.children:
@@ -179,18 +177,10 @@ def _foreign_changes(original: bytes, merged: bytes) -> list[str]:
     return [] if before == after else ["properties of other namespaces changed"]
 
 
-def _default_mode() -> int:
-    """The mode a new file gets (0666 less the process umask)."""
-    with _UMASK_LOCK:
-        mask = os.umask(0)
-        os.umask(mask)
-    return 0o666 & ~mask
-
-
 def _write(target: Path, data: bytes, original: bytes | None) -> Path | None:
     """Back up the current file (when merging into it), then replace it atomically; returns the backup."""
     folder = target.parent
-    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else _default_mode()
+    mode = stat.S_IMODE(target.stat().st_mode) if target.exists() else None  # new files: the umask decides
     try:
         backup = _backup(target, original) if original is not None else None
         if original is not None and target.read_bytes() != original:
@@ -198,7 +188,8 @@ def _write(target: Path, data: bytes, original: bytes | None) -> Path | None:
                                        "writing it); nothing was written, try again", path=str(target))
         with atomic_path(target) as tmp:
             tmp.write_bytes(data)
-            os.chmod(tmp, mode)
+            if mode is not None:
+                os.chmod(tmp, mode)
     except OSError as exc:
         if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
             raise PermissionDeniedError(f"cannot write the sidecar {target}: the folder {folder} is not writable "

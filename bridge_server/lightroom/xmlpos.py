@@ -96,6 +96,7 @@ def _tag_end(data: bytes, start: int) -> int:
 
 
 def _split(qualified: str) -> tuple[str, str]:
+    """Split expat's "uri local" name."""
     if " " in qualified:
         ns, name = qualified.split(" ", 1)
         return ns, name
@@ -132,6 +133,7 @@ class _Builder:
         self.pending_ns[prefix or ""] = uri or ""
 
     def start(self, qualified: str, attrs: list[str]) -> None:
+        """Open an element: positions, scope, attributes."""
         pos = self.parser.CurrentByteIndex
         head_end = _tag_end(self.data, pos)
         head = self.data[pos:head_end]
@@ -150,6 +152,7 @@ class _Builder:
         self.stack.append(node)
 
     def _attrs(self, head: bytes, base: int, parsed: list[str], scope: dict[str, str]) -> list[Attr]:
+        """The attributes of a start tag with their byte offsets (xmlns declarations left out)."""
         values = dict(zip(parsed[0::2], parsed[1::2]))
         out = []
         for m in _ATTR.finditer(head):
@@ -165,6 +168,7 @@ class _Builder:
         return out
 
     def end(self, _qualified: str) -> None:
+        """Close an element: record where its end tag starts and ends."""
         node = self.stack.pop()
         if node.empty:
             node.tail_start = node.end = node.head_end

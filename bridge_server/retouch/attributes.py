@@ -30,7 +30,7 @@ from typing import Any, Mapping
 
 from ..core.params import GLOBAL, GLOBAL_PARAMS, LOCAL, LOCAL_PARAMS, NUMBER, Param, canonical_name
 from ..core.plan import OURS, RegionEdit, RetouchPlan
-from ..core.regions import HUMAN_REGIONS, REGION_BY_KEY, region as lookup_region
+from ..core.regions import AI, HUMAN_REGIONS, REGION_BY_KEY, region as lookup_region
 
 BRIGHTNESS = "brightness"
 CONTRAST = "contrast"
@@ -129,14 +129,66 @@ def clamp_attribute(value: float) -> tuple[float, bool]:
     return clamped, clamped != value
 
 
+# Sliders no attribute moves that still change a statistic the rethink loop can measure.
+OTHER_STATISTIC = {"Highlights2012": "luminance", "Blacks2012": "luminance", "Texture": "contrast",
+                   "Dehaze": "contrast", "Tint": "a*", "IncrementalTint": "a*"}
+
+
+def primary_levers() -> dict[str, str]:
+    """Slider -> attribute for each attribute's first lever per scope and file kind (Exposure2012 ->
+    brightness, Contrast2012 -> contrast, Vibrance and Saturation -> colourfulness, the temperatures ->
+    temperature). Two requests on the same primary slider in opposite directions contradict each other."""
+    out: dict[str, str] = {}
+    seen: set[tuple[str, str, str]] = set()
+    for lv in LEVERS:
+        if (lv.attribute, lv.scope, lv.files) not in seen:
+            seen.add((lv.attribute, lv.scope, lv.files))
+            out.setdefault(lv.param, lv.attribute)
+    return out
+
+
+PRIMARY = primary_levers()
+
+
+def family(name: str) -> str:
+    """What a requested change is about: an attribute name, the attribute a primary slider stands for, or
+    the slider itself ('Exposure2012' -> 'brightness', 'Shadows2012' -> 'Shadows2012')."""
+    try:
+        return attribute_name(name)
+    except KeyError:
+        return PRIMARY.get(name, name)
+
+
+def statistic(name: str) -> str | None:
+    """The region statistic an attribute or slider moves (luminance, contrast, chroma, b*, a*), or None."""
+    try:
+        return ATTRIBUTE_STATISTIC[attribute_name(name)]
+    except KeyError:
+        pass
+    for lv in LEVERS:
+        if lv.param == name:
+            return ATTRIBUTE_STATISTIC[lv.attribute]
+    return OTHER_STATISTIC.get(name)
+
+
+def slider_unit(name: str, scope: str) -> float:
+    """How far one attribute unit moves a single slider when a request names the slider itself: the
+    brightness lever's EV per unit for exposure, half the range of a signed slider, the range otherwise.
+    So 'a little more clarity' (0.1) is Clarity +10 and 'slightly more exposure' is +0.12 EV."""
+    p = (GLOBAL_PARAMS if scope == GLOBAL else LOCAL_PARAMS)[name]
+    if p.unit == "EV":
+        return next(lv.per_unit for lv in LEVERS if lv.param == name and lv.scope == scope)
+    return (p.hi - p.lo) / 2.0 if p.lo < 0 else float(p.hi - p.lo)
+
+
 def describe_levers() -> str:
     lines = []
     for attribute in ATTRIBUTES:
         parts = []
         for lv in LEVERS:
             if lv.attribute == attribute:
-                unit = "mired toward warm" if lv.mired else GLOBAL_PARAMS.get(lv.param, LOCAL_PARAMS.get(
-                    lv.param)).unit
+                table = GLOBAL_PARAMS if lv.scope == GLOBAL else LOCAL_PARAMS
+                unit = "mired toward warm" if lv.mired else table[lv.param].unit
                 files = "" if lv.files == ANY else f" ({lv.files})"
                 parts.append(f"{lv.scope} {lv.param} {lv.per_unit:g} {unit}{files}")
         lines.append(f"{attribute} [{ATTRIBUTE_STATISTIC[attribute]}]: " + "; ".join(parts))
@@ -330,24 +382,35 @@ class PlanEditor:
         return clamped
 
     # -- protection ----------------------------------------------------------------------------------------
-    def hold(self, regions: list[tuple[str, int | None]], since: int = 0) -> list[Change]:
-        """Offset the global changes made since `changes[since]` inside protected regions, so they stay put.
+    def hold(self, regions: list[tuple[str, int | None]], since: int = 0, *,
+             only: frozenset[str] | set[str] | None = None) -> list[Change]:
+        """Offset, inside protected regions, the changes made since `changes[since]` that reach them, so they
+        stay put: global changes, and local changes on a region whose mask covers a protected one (the
+        background covers the sky, the subject its faces). `only` limits the hold to these sliders (a
+        protection against one attribute, e.g. "without brightening the sky").
 
         A protected subject already covers its parts (face, hair...), so those are not held a second time.
         """
-        moved = [c for c in self.changes[since:] if c.target == "global" and not c.held and c.delta]
         keys = {k for k, _ in regions}
+        recent = [c for c in self.changes[since:] if not c.held and c.delta]
         out: list[Change] = []
         for key, person in regions:
             if key in HUMAN_REGIONS and key != "subject" and "subject" in keys:
                 continue
-            for c in moved:
-                local, factor = self._hold_equivalent(c)
+            for c in recent:
+                if only is not None and c.param not in only:
+                    continue
+                if c.target == "global":
+                    local, factor = self._hold_equivalent(c)
+                elif contains(c.target, key):
+                    local, factor = c.param, 1.0
+                else:
+                    continue
                 if local is None:
                     self._note(f"{_where(key, person)} cannot be held for {c.param}: Lightroom has no local "
                                f"equivalent, so the global change still shows there", key, c.param)
                     continue
-                amount = -(c.mired if c.param == "Temperature" else c.delta) * factor
+                amount = -(c.mired if c.param == "Temperature" and c.target == "global" else c.delta) * factor
                 change = self._local(key, person, LOCAL_PARAMS[local], amount, "add", held=True)
                 if change is not None:
                     out.append(change)
@@ -373,6 +436,20 @@ class PlanEditor:
 
     def result(self) -> RetouchPlan:
         return self.plan.validate()
+
+
+def contains(outer: str, inner: str) -> bool:
+    """Whether Lightroom's mask for region `outer` covers region `inner`, so that a local edit on `outer`
+    reaches `inner` too: the subject covers the people's parts; the background (everything but the
+    subject) covers the sky and the landscape regions."""
+    if outer == inner or inner not in REGION_BY_KEY:
+        return False
+    if outer == "subject":
+        return inner in HUMAN_REGIONS and inner not in ("subject", "person")
+    if outer == "background":
+        reg = REGION_BY_KEY[inner]
+        return reg.kind == AI and not reg.human and inner != "background"
+    return False
 
 
 def _where(target: str, person: int | None) -> str:
@@ -406,6 +483,9 @@ def apply_attributes(plan: RetouchPlan, attributes: Mapping[str, Mapping[str, fl
             target, person = parse_target(key)
         except KeyError:
             editor._problem(f"unknown region {key!r}; its attributes were not applied")
+            continue
+        if not isinstance(values, Mapping):
+            editor._problem(f"{key}: attributes must be given as {{name: value}}, not {values!r}", target)
             continue
         for name, value in values.items():
             try:

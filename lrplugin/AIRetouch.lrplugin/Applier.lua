@@ -95,7 +95,9 @@ function Applier.apply(catalog, items)
   if not ok then
     Log.error('catalog write failed: %s', result)
     for _, item in ipairs(items) do
-      if not item.applied then item.error = 'the catalog was busy or refused the change (' .. tostring(result) .. ')' end
+      if not item.applied then
+        item.error = 'the catalog was busy or refused the change (' .. tostring(result) .. ')'
+      end
     end
   end
 end

@@ -3,7 +3,7 @@
   local data, err = Http.post('/v1/plan', body, { timeout = 300, isCanceled = fn })
   data is the decoded JSON answer; on failure data is nil and err is
     { kind = 'not_running' | 'timeout' | 'unauthorized' | 'busy' | 'http' | 'bad_response' | 'no_token'
-             | 'cancelled',
+             | 'cancelled' | 'invalid' (the body could not be encoded),
       status = HTTP status or nil, code = the server's error code, message = text for people,
       field =, path = (when the server names them) }
   Http.describe(err) turns it into one paragraph for a dialog. A 503 "busy" answer is retried after its
@@ -86,7 +86,11 @@ function Http.request(method, path, body, options)
   end
   local payload
   if body ~= nil then
-    payload = JSON.encode(body)
+    local encoded, text = pcall(JSON.encode, body)
+    if not encoded then
+      return nil, { kind = 'invalid', message = 'The plug-in could not send this request (' .. tostring(text) .. ').' }
+    end
+    payload = text
     headers[#headers + 1] = { field = 'Content-Type', value = 'application/json' }
   end
   local timeout = options.timeout or Http.TIMEOUT
@@ -144,14 +148,15 @@ function Http.describe(err)
   if err == nil then return '' end
   if err.kind == 'not_running' then
     return err.message .. ' Start it from File › Plug-in Manager › AI Retouch › Start server, or run ' ..
-      '"airetouch serve" in a terminal, then try again. Nothing was changed.'
+      '"airetouch serve" in a terminal, then try again.'
   end
   if err.kind == 'unauthorized' then
     return 'The AI Retouch server refused the plug-in\'s access token (' .. tostring(err.message) .. '). ' ..
       'The token is in the file named in File › Plug-in Manager › AI Retouch; reinstall or paste the token ' ..
       'shown by "airetouch token --show" there.'
   end
-  if err.kind == 'no_token' or err.kind == 'timeout' or err.kind == 'cancelled' or err.kind == 'bad_response' then
+  if err.kind == 'no_token' or err.kind == 'timeout' or err.kind == 'cancelled' or err.kind == 'bad_response'
+    or err.kind == 'invalid' then
     return err.message
   end
   local text = tostring(err.message)

@@ -24,9 +24,9 @@ local ServerControl = {
 -- Health (no token needed) and then a token; aborts the action with one message when either is missing.
 function ServerControl.requireRunning()
   local health, err = Http.health()
-  if not health then Task.abort(Http.describe(err)) end
+  if not health then Task.abort(Http.describe(err) .. ' Nothing was changed.') end
   local token, why = Settings.token()
-  if not token then Task.abort(why) end
+  if not token then Task.abort(why .. ' Nothing was changed.') end
   return health
 end
 

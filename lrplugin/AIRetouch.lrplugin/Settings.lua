@@ -103,7 +103,9 @@ function Settings.defaultConfigDir()
   end
   if WIN_ENV then
     local appData = os.getenv('APPDATA')
-    if not appData or appData == '' then appData = join(LrPathUtils.getStandardFilePath('home'), 'AppData', 'Roaming') end
+    if not appData or appData == '' then
+      appData = join(LrPathUtils.getStandardFilePath('home'), 'AppData', 'Roaming')
+    end
     return join(appData, 'airetouch')
   end
   local xdg = os.getenv('XDG_CONFIG_HOME')

@@ -68,6 +68,17 @@ def to_py(value: Any) -> Any:
     return value
 
 
+def as_lua_holds(value: Any) -> Any:
+    """A decoded JSON value as the plug-in holds it after JSON.lua, seen through to_py: an empty array is an
+    empty table (like an empty object), a null inside an object is absent, a null inside an array is JSON.null
+    (an empty table)."""
+    if isinstance(value, dict):
+        return {k: as_lua_holds(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list):
+        return [{} if v is None else as_lua_holds(v) for v in value] if value else {}
+    return value
+
+
 class Lightroom:
     """One Lightroom Classic session with one catalog, the plug-in loaded from `plugin_dir`."""
 
@@ -300,6 +311,14 @@ class Lightroom:
 
     def history(self, photo) -> list[str]:
         return to_py(photo[b"_history"])
+
+    def plugin_property(self, photo, key: str) -> Any:
+        return to_py(photo[b"_properties"][key.encode()])
+
+    def set_develop_settings(self, photo, **values) -> None:
+        """The photographer edits the photo in Develop (not a plug-in write)."""
+        for key, value in values.items():
+            photo[b"_settings"][key.encode()] = self.to_lua(value)
 
     def develop_settings(self, photo) -> dict:
         return to_py(photo[b"_settings"])

@@ -206,7 +206,10 @@ function LrDialogs.presentModalDialog(args)
 end
 
 local LrView = {}
-function LrView.bind(key) if type(key) == 'table' then return { bind = key.key, table = key } end return { bind = key } end
+function LrView.bind(key)
+  if type(key) == 'table' then return { bind = key.key, table = key } end
+  return { bind = key }
+end
 function LrView.share(name) return { share = name } end
 function LrView.osFactory()
   return setmetatable({}, { __index = function(_, kind)
@@ -241,7 +244,9 @@ local LrPrefs = { prefsForPlugin = function() return prefs end }
 
 local function LrLogger(name)
   local logger = {}
-  local function line(level) return function(_, text) sdk.logLines[#sdk.logLines + 1] = level .. ' ' .. tostring(text) end end
+  local function line(level)
+    return function(_, text) sdk.logLines[#sdk.logLines + 1] = level .. ' ' .. tostring(text) end
+  end
   logger.enable = function() end
   logger.disable = function() end
   logger.info, logger.warn, logger.error, logger.trace, logger.debug =
@@ -285,6 +290,11 @@ local LrUUID = { generateUUID = function() return host.uuid() end }
 local LrHttp = {}
 
 local function checkHeaders(headers)
+  for k in pairs(headers or {}) do
+    if type(k) ~= 'number' then
+      error('LrHttp: headers must be an array of {field=string, value=string} (got the key ' .. tostring(k) .. ')', 3)
+    end
+  end
   for i, h in ipairs(headers or {}) do
     if type(h) ~= 'table' or type(h.field) ~= 'string' or type(h.value) ~= 'string' then
       error('LrHttp: headers must be an array of {field=string, value=string} (item ' .. i .. ')', 3)
@@ -362,6 +372,24 @@ function PhotoMethods:requestJpegThumbnail(width, height, callback)
   LrTasks.startAsyncTask(function() callback(data, data == nil and 'no preview' or nil) end, 'thumbnail')
   return request
 end
+-- Plug-in metadata: only fields that the plug-in's LrMetadataProvider declares; writes need write access.
+local function declaredField(plugin, key)
+  if type(plugin) ~= 'table' or plugin.id == nil then error('the first argument must be _PLUGIN', 3) end
+  local fields = sdk.metadataFields()
+  if not fields[key] then error('no metadata field "' .. tostring(key) .. '" is declared by the plug-in', 3) end
+end
+function PhotoMethods:setPropertyForPlugin(plugin, key, value)
+  requireWrite('LrPhoto:setPropertyForPlugin')
+  declaredField(plugin, key)
+  if value ~= nil and type(value) ~= 'string' and type(value) ~= 'number' then
+    error('setPropertyForPlugin: a ' .. type(value) .. ' cannot be stored', 2)
+  end
+  self._properties[key] = value
+end
+function PhotoMethods:getPropertyForPlugin(plugin, key)
+  declaredField(plugin, key)
+  return self._properties[key]
+end
 function PhotoMethods:history() return self._history end
 
 Photo.__index = function(photo, key)
@@ -373,7 +401,8 @@ end
 
 function sdk.addPhoto(path, fileFormat, uuid, settings)
   local photo = setmetatable({ localIdentifier = #catalog.photos + 1, _meta = { path = path,
-    fileFormat = fileFormat, uuid = uuid }, _settings = settings or {}, _history = { 'Import' } }, Photo)
+    fileFormat = fileFormat, uuid = uuid }, _settings = settings or {}, _history = { 'Import' },
+    _properties = {} }, Photo)
   catalog.photos[#catalog.photos + 1] = photo
   return photo
 end
@@ -491,6 +520,21 @@ function sdk.init(pluginPath, osName, home)
   sdk.home = home or sdk.home
   modules = {}
   pluginEnv = makeEnv()
+end
+
+-- The ids of the fields in the plug-in's LrMetadataProvider (Info.lua), as Lightroom reads them at load time.
+function sdk.metadataFields()
+  if not sdk._fields then
+    local info = loadPluginFile('Info.lua')()
+    local fields = {}
+    if info.LrMetadataProvider then
+      for _, field in ipairs(loadPluginFile(info.LrMetadataProvider)().metadataFieldsForPhotos or {}) do
+        fields[field.id] = field
+      end
+    end
+    sdk._fields = fields
+  end
+  return sdk._fields
 end
 
 -- What Lightroom does when a menu item is chosen: run its file.

@@ -11,12 +11,14 @@ import logging
 import shutil
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any, Iterator
 
 from bridge_server.core.params import CURVE, ENUM, GLOBAL_BY_XMP, is_default
+from bridge_server.core.paths import cache_dir, ensure
 
 from .errors import (
     CatalogError, CatalogLockedError, CatalogNotFoundError, CorruptCatalogError, NotACatalogError,
@@ -134,7 +136,7 @@ class LightroomCatalog:
                 f"Lightroom has this catalog open ({lock.name} exists). Close Lightroom and try again; if "
                 "Lightroom is not running, the lock file was left by a crash and can be deleted",
                 path=str(path))
-        self._tmp = Path(tempfile.mkdtemp(prefix="airetouch-lrcat-"))
+        self._tmp = Path(tempfile.mkdtemp(prefix="snapshot-", dir=snapshot_dir()))
         copy = self._tmp / "catalog.lrcat"
         self._copy_under_shared_lock(copy, busy_timeout)
         self._settle(copy)
@@ -350,6 +352,20 @@ class LightroomCatalog:
             self.close()
         except Exception:
             pass
+
+
+def snapshot_dir() -> Path:
+    """Where private catalog copies are made: the cache folder (catalogs can be gigabytes, /tmp may be
+    memory). Copies left by a process that died more than a week ago are removed."""
+    root = ensure(cache_dir() / "lrcat-snapshots")
+    cutoff = time.time() - 7 * 86400
+    for old in root.glob("snapshot-*"):
+        try:
+            if old.stat().st_mtime < cutoff:
+                shutil.rmtree(old, ignore_errors=True)
+        except OSError:
+            continue
+    return root
 
 
 def open_catalog(path: str | Path, **kwargs) -> LightroomCatalog:

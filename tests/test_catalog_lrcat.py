@@ -63,10 +63,15 @@ def test_real_lr5_catalog_lists_what_sqlite_sees(shared_data):
     assert not live.with_name(live.name + "-wal").exists()
 
 
-def test_catalog_snapshot_lives_in_a_temporary_copy_removed_at_close(shared_data):
+def test_catalog_snapshot_lives_in_the_cache_and_is_removed_at_close(shared_data):
+    from bridge_server.core.paths import cache_dir
+    stale = cache_dir() / "lrcat-snapshots" / "snapshot-left-by-a-crash"
+    stale.mkdir(parents=True)
+    os.utime(stale, (0, 0))
     catalog = LightroomCatalog(shared_data / LR5)
     tmp = catalog._tmp
-    assert tmp is not None and tmp.is_dir()
+    assert tmp.parent == cache_dir() / "lrcat-snapshots" and (tmp / "catalog.lrcat").is_file()
+    assert not stale.exists()  # a leftover from long ago is cleaned up
     catalog.close()
     assert not tmp.exists()
 

@@ -38,9 +38,19 @@ def cube_root(x: Tensor) -> Tensor:
     return torch.exp(torch.log(x) * (1.0 / 3.0))
 
 
+def luminance_root(y: Tensor) -> Tensor:
+    """Cube root of Y (floored at 1e-12): what `lightness_from_root` needs; a gain g on Y is g^(1/3) on it."""
+    return cube_root(y.clamp(min=1e-12))
+
+
+def lightness_from_root(root: Tensor, y: Tensor) -> Tensor:
+    """CIE L*/100 from Y and its cube root (see `luminance_root`)."""
+    return root.clamp(min=6.0 / 29.0) * 1.16 - 0.16 + (y - _LAB_EPS).clamp(max=0.0) * _LAB_KAPPA
+
+
 def lightness(y: Tensor) -> Tensor:
     """CIE L*/100 of relative luminance Y (any shape): 0.5 is mid-grey (Y = 0.184), 1 is white."""
-    return cube_root(y.clamp(min=_LAB_EPS)) * 1.16 - 0.16 + (y - _LAB_EPS).clamp(max=0.0) * _LAB_KAPPA
+    return lightness_from_root(luminance_root(y), y)
 
 
 def lightness_to_luminance(lightness_: Tensor) -> Tensor:
@@ -106,21 +116,17 @@ def wb_matrix(gains: Tensor) -> Tensor:
     return m / (luma @ m.sum(dim=1))
 
 
-def white_luminance_of_gains(gains: Tensor) -> Tensor:
-    """Luminance of white after cone gains (*, 3, ...) on the channel axis -3 -> (*, 1, ...)."""
-    white_cone = torch.as_tensor(RGB_TO_CONE.sum(axis=1), dtype=gains.dtype, device=gains.device)
-    luma = torch.as_tensor(np.asarray(REC709_LUMA) @ CONE_TO_RGB, dtype=gains.dtype, device=gains.device)
-    weights = (luma * white_cone).view(3, *([1] * (gains.dim() - gains.dim() + 2)))
-    return (gains * weights.view(-1, *([1] * 2))).sum(dim=-3, keepdim=True)
-
-
 def apply_matrix(rgb: Tensor, m: Tensor) -> Tensor:
     """A 3x3 matrix on the channel axis: (*, 3, H, W) -> (*, 3, H, W)."""
+    if torch.compiler.is_compiling():  # written out, so that the compiler fuses it with its neighbours
+        r, g, b = rgb.split(1, dim=-3)
+        return torch.cat([m[i, 0] * r + m[i, 1] * g + m[i, 2] * b for i in range(3)], dim=-3)
     return torch.einsum("ij,...jhw->...ihw", m.to(rgb.dtype), rgb)
 
 
 __all__ = [
     "CONE_TO_RGB", "RGB_TO_CONE", "XYZ_TO_SRGB", "apply_matrix", "cone_gains", "cube_root", "decode_srgb",
-    "encode_srgb", "illuminant_xyz", "lightness", "lightness_to_luminance", "luminance", "planck_uv",
+    "encode_srgb", "illuminant_xyz", "lightness", "lightness_from_root", "lightness_to_luminance", "luminance",
+    "luminance_root", "planck_uv",
     "wb_matrix",
 ]

@@ -8,7 +8,7 @@ full-resolution pixels [i*f, (i+1)*f) x [j*f, (j+1)*f).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -56,50 +56,81 @@ def guided_coefficients(guide: Tensor, src: Tensor, radius: int, eps: float) -> 
     return box_mean(a, radius), box_mean(b, radius)
 
 
-def axis_window(start: int, length: int, factor: int, cells: int, *, dtype=torch.float32, device=None
-                ) -> tuple[Tensor, Tensor, Tensor]:
-    """Bilinear sampling of pixels start..start+length-1 of one axis from a grid of `cells` nodes at `factor`
-    (align_corners=False, clamped at the ends): (node indices of a window of ceil(length/f) + 2 nodes,
-    each pixel's lower node within that window (long), its weight toward the next node)."""
-    i = torch.arange(start, start + length, dtype=torch.float64, device=device)
+def upsample_columns(grid: Tensor, factor: int, width: int) -> Tensor:
+    """Bilinear upsampling (align_corners=False, clamped at the ends) of the last axis of `grid` by `factor`
+    (a power of two), to `width` samples: (..., gw) -> (..., width).
+
+    Pixel x lies at grid coordinate (x + 0.5) / f - 0.5: between nodes j-1 and j lie the f pixels from
+    j*f - f/2 on, with the same weights (r + 0.5) / f in every such segment, so all segments are one
+    broadcast lerp (no gather).
+    """
+    if factor == 1:
+        return grid[..., :width]
+    half = factor // 2
+    nodes = F.pad(grid.flatten(0, -2)[:, None], (1, 1), mode="replicate")[:, 0]  # node j-1 at index j
+    a, b = nodes[:, :-1, None], nodes[:, 1:, None]
+    w = (torch.arange(factor, device=grid.device, dtype=grid.dtype) + 0.5) / factor
+    out = torch.lerp(a, b, w).flatten(1)  # pixel x at index x + half
+    return out[:, half:half + width].reshape(*grid.shape[:-1], width)
+
+
+def row_weights(top: int, height: int, factor: int, *, dtype=torch.float32, device=None
+                ) -> tuple[int, Tensor, Tensor]:
+    """Bilinear sampling of rows top..top+height-1 from grid rows at `factor`: (first grid row used, each
+    row's lower node counted from it (long), its weight toward the next node)."""
+    i = torch.arange(top, top + height, dtype=torch.float64, device=device)
     u = (i + 0.5) / factor - 0.5
     j0 = torch.floor(u)
     base = int(j0[0])
-    span = -(-length // factor) + 2
-    nodes = torch.arange(base, base + span, device=device).clamp_(0, cells - 1)
-    return nodes, (j0 - base).long(), (u - j0).to(dtype)
+    return base, (j0 - base).long(), (u - j0).to(dtype)
 
 
-def upsample(block: Tensor, rows: tuple[Tensor, Tensor] | None, cols: tuple[Tensor, Tensor] | None) -> Tensor:
-    """A window of a grid (N, C, by, bx) bilinearly upsampled with `axis_window` indices -> (N, C, h, w).
-    rows/cols None: the block is already at pixel resolution."""
+def upsample_rows(block: Tensor, rows: tuple[Tensor, Tensor] | None) -> Tensor:
+    """Rows of a column-upsampled window (N, C, by, w) -> (N, C, h, w); rows None: already full size.
+    Each output row reads two whole input rows, so compiled code loads them contiguously."""
     if rows is None:
         return block
     iy, wy = rows
-    ix, wx = cols
-    r = torch.lerp(block[..., iy, :], block[..., iy + 1, :], wy[:, None])
-    return torch.lerp(r[..., ix], r[..., ix + 1], wx)
+    return torch.lerp(block[..., iy, :], block[..., iy + 1, :], wy[:, None])
+
+
+ROW_PAD = (1, 3)  # replicate rows above/below a column-upsampled grid: every window of rows stays inside
 
 
 @dataclass
 class Grid:
-    """A coarse map aligned with the full image: `data` (N, C, gh, gw), one cell per `factor` x `factor` pixels."""
+    """A coarse map aligned with the full image: `data` (N, C, gh, gw), one cell per `factor` x `factor` pixels.
+
+    Crops of the map at pixel resolution are bilinear upsampling in global coordinates: the columns are
+    upsampled once per image width (`columns`), the rows per crop (`window` + `upsample_rows`)."""
 
     data: Tensor
     factor: int
+    _columns: dict = field(default_factory=dict, repr=False)
 
-    def window(self, top: int, left: int, height: int, width: int, at: int = 1):
-        """(block, rows, cols) to `upsample` the map onto a crop given in pixels of level `at` (1 = full)."""
+    def columns(self, width: int, at: int = 1) -> Tensor:
+        """The map with its columns upsampled to `width` pixels of level `at`, rows padded by ROW_PAD."""
+        key = (width, at)
+        if key not in self._columns:
+            cols = upsample_columns(self.data, self.factor // at, width)
+            if self.factor // at > 1:
+                n, c, h, w = cols.shape
+                cols = F.pad(cols.reshape(n * c, 1, h, w), (0, 0, *ROW_PAD), mode="replicate").reshape(n, c, -1, w)
+            self._columns[key] = cols
+        return self._columns[key]
+
+    def window(self, top: int, left: int, height: int, width: int, at: int = 1, image_width: int | None = None):
+        """(block, rows) for `upsample_rows`: the crop's columns, and the rows it needs (a view)."""
         f = self.factor // at
+        cols = self.columns(image_width if image_width is not None else left + width, at)
         if f == 1:
-            return self.data[..., top:top + height, left:left + width], None, None
-        gh, gw = self.data.shape[-2:]
+            return cols[..., top:top + height, left:left + width], None
         kw = {"dtype": self.data.dtype, "device": self.data.device}
-        ny, iy, wy = axis_window(top, height, f, gh, **kw)
-        nx, ix, wx = axis_window(left, width, f, gw, **kw)
-        block = self.data.index_select(-2, ny).index_select(-1, nx)
-        return block, (iy, wy), (ix, wx)
+        base, iy, wy = row_weights(top, height, f, **kw)
+        span = -(-height // f) + 2
+        return cols[..., base + ROW_PAD[0]:base + ROW_PAD[0] + span, left:left + width], (iy, wy)
 
-    def sample(self, top: int, left: int, height: int, width: int, at: int = 1) -> Tensor:
+    def sample(self, top: int, left: int, height: int, width: int, at: int = 1,
+               image_width: int | None = None) -> Tensor:
         """The map upsampled onto a crop in pixels of level `at`: (N, C, height, width)."""
-        return upsample(*self.window(top, left, height, width, at))
+        return upsample_rows(*self.window(top, left, height, width, at, image_width))

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from .color import apply_matrix, lightness, lightness_to_luminance, luminance
+from .color import apply_matrix, lightness_from_root, lightness_to_luminance, luminance
 
 Tensor = torch.Tensor
 
@@ -111,12 +111,13 @@ def apply_luminance(rgb: Tensor, y: Tensor, y_new: Tensor, eps: float = 1e-4) ->
     return rgb * ratio + (y_new - y * ratio)
 
 
-def tone(rgb: Tensor, y: Tensor, light: Tensor, gain_ev: Tensor | None, extra: Tensor | None,
+def tone(rgb: Tensor, y: Tensor, root: Tensor, light: Tensor, gain_ev: Tensor | None, extra: Tensor | None,
          whites: Tensor | None, blacks: Tensor | None, contrast_amount: Tensor | None) -> tuple[Tensor, Tensor]:
     """The lightness stage as one step: exposure-like gain from the base, added detail, whites/blacks,
-    contrast; returns (rgb, new luminance)."""
+    contrast; returns (rgb, new luminance). root is the cube root of y (`color.luminance_root`)."""
     if gain_ev is not None:
-        light = lightness(y * torch.exp2(gain_ev))
+        g3 = torch.exp2(gain_ev * (1.0 / 3.0))
+        light = lightness_from_root(root * g3, y * (g3 * g3 * g3))
     if extra is not None:
         light = light + extra
     if whites is not None or blacks is not None:

@@ -17,9 +17,9 @@ from typing import NamedTuple
 import torch
 
 from . import ops
-from .color import apply_matrix, lightness, luminance
+from .color import apply_matrix, lightness, lightness_from_root, luminance, luminance_root
 from .curves import apply_tables
-from .filters import upsample
+from .filters import upsample_rows
 
 Tensor = torch.Tensor
 
@@ -80,18 +80,18 @@ class Maps:
 
 
 class TileMaps(Maps):
-    """Maps upsampled from grid windows: each argument is (block, rows, cols) for `filters.upsample`, or None."""
+    """Maps read from grid windows: each argument is (block, rows) for `filters.upsample_rows`, or None."""
 
     def __init__(self, features, consts, fields, clarity, texture, haze, airlight):
-        super().__init__(features, consts, upsample(*fields) if fields is not None else None, airlight)
+        super().__init__(features, consts, upsample_rows(*fields) if fields is not None else None, airlight)
         self.windows = {"clarity": clarity, "texture": texture, "haze": haze}
 
     def base(self, key: str, light: Tensor) -> Tensor:
-        ab = upsample(*self.windows[key])
+        ab = upsample_rows(*self.windows[key])
         return ab[:, :1] * light + ab[:, 1:]
 
     def haze(self, light: Tensor, rgb: Tensor) -> Tensor:
-        ab = upsample(*self.windows["haze"])
+        ab = upsample_rows(*self.windows["haze"])
         return (ab[:, :1] * light + ab[:, 1:]).clamp(0.0, 1.0)
 
 
@@ -112,7 +112,8 @@ def develop(rgb: Tensor, features: Features, pre: Tensor, post: Tensor | None, m
     y = None
     if f.tone:
         y = luminance(rgb)
-        light = lightness(y)
+        root = luminance_root(y)
+        light = lightness_from_root(root, y)
         gain = extra = None
         if f.tone_gain or f.clarity:
             base = maps.base("clarity", light)
@@ -126,7 +127,7 @@ def develop(rgb: Tensor, features: Features, pre: Tensor, post: Tensor | None, m
             extra = fine if extra is None else extra + fine
         if stats_only:
             return None
-        rgb, y = ops.tone(rgb, y, light, gain, extra,
+        rgb, y = ops.tone(rgb, y, root, light, gain, extra,
                           maps.amount("whites") if f.whites_blacks else None,
                           maps.amount("blacks") if f.whites_blacks else None,
                           maps.amount("contrast") if f.contrast else None)
@@ -154,7 +155,7 @@ def tile_kernel(x: Tensor, consts: Tensor, pre: Tensor, post: Tensor | None, air
                 fields, clarity, texture, haze, curves: Tensor | None, hsl_table: Tensor | None, *,
                 features: Features) -> Tensor:
     """Develop a crop of the image: x (N, 3, h, w), or (h, w, 3) when `features.hwc`; the grid windows
-    (block, rows, cols) are cut for this crop. Returns the developed crop in the same layout."""
+    (block, rows) are cut for this crop. Returns the developed crop in the same layout."""
     if features.hwc:
         x = x.permute(2, 0, 1)[None]
     maps = TileMaps(features, consts, fields, clarity, texture, haze, airlight)

@@ -1,0 +1,288 @@
+"""Resolve a plan for one image, once: slider amounts, white-balance matrices, edit masks and per-pixel slider
+fields on the working grid, colour tables, and the local statistics measured there (guided-filter coefficients
+for texture and clarity, the haze map and the airlight).
+
+The working grid is the image block-averaged to at most WORKING_EDGE cells on its long edge; coarser levels of
+it serve the wider filters. Radii are shares of the image's long edge, so a preview and a full-size render of
+the same photo look alike.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import torch
+
+from ..core.params import HSL_BANDS
+from ..core.plan import RetouchPlan
+from . import ops
+from .color import (
+    CONE_TO_RGB, MIRED_PER_STEP, MIRED_RANGE, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains, wb_matrix,
+)
+from .curves import curve_tables
+from .filters import Grid, box_min, guided_coefficients, pool
+from .heal import Patch
+from .masks import edit_mask, grid_centres
+from .parameters import PlanParameters
+from .pipeline import CONST_ORDER, FIELD_ORDER, Features, Maps, develop
+
+Tensor = torch.Tensor
+
+WORKING_EDGE = 2048
+TEXTURE_RADIUS = 0.002
+CLARITY_RADIUS = 0.012
+HAZE_RADIUS = 0.01
+TEXTURE_EPS = 0.0015  # guided-filter edge thresholds in (L*/100)^2: edges stronger than sqrt(eps) are kept
+CLARITY_EPS = 0.003
+HAZE_EPS = 0.001
+AIRLIGHT_SHARE = 0.001  # the airlight is the mean colour of the 0.1% haziest cells
+
+# plan names -> internal names (internal amounts are slider/100, exposure in EV)
+SLIDERS = {
+    "Exposure2012": "exposure", "Contrast2012": "contrast", "Highlights2012": "highlights",
+    "Shadows2012": "shadows", "Whites2012": "whites", "Blacks2012": "blacks", "Texture": "texture",
+    "Clarity2012": "clarity", "Dehaze": "dehaze", "Saturation": "saturation", "Vibrance": "vibrance",
+}
+LOCAL_WB = ("Temperature", "Tint")
+CLAMPS = {  # safe ranges of summed (global + local) amounts; the operations stay monotone within them
+    "contrast": 1.5, "highlights": 2.0, "shadows": 2.0, "whites": 1.5, "blacks": 1.5, "texture": 2.0,
+    "clarity": 2.0, "dehaze": 1.0, "saturation": 2.0, "vibrance": 1.0,
+}
+HSL_CENTRES = {"Red": 0.0, "Orange": 30.0, "Yellow": 60.0, "Green": 120.0, "Aqua": 180.0, "Blue": 240.0,
+               "Purple": 270.0, "Magenta": 300.0}  # on the hexagonal hue circle of `ops.hue_plane`
+HSL_TABLE_SIZE = 360
+
+
+def working_factor(height: int, width: int) -> int:
+    """Pixels per working-grid cell: the smallest power of two bringing the long edge to <= WORKING_EDGE."""
+    f = 1
+    while max(height, width) / f > WORKING_EDGE:
+        f *= 2
+    return f
+
+
+def level_for(radius_px: float, base: int) -> tuple[int, int]:
+    """(factor, radius in cells) for a filter of `radius_px` full-size pixels: the coarsest power-of-two level
+    (at least `base`) where the radius still spans two cells or more."""
+    f = base
+    while radius_px / (2 * f) >= 2.0:
+        f *= 2
+    return f, max(1, int(round(radius_px / f)))
+
+
+@dataclass
+class Prepared:
+    """A plan resolved for one image: what every pass needs besides its pixels."""
+
+    params: PlanParameters
+    size: tuple[int, int]
+    factor: int
+    features: Features
+    consts: Tensor  # global amounts in CONST_ORDER
+    pre: Tensor
+    post: Tensor | None
+    fields: Grid | None  # gain channels, then the `features.fields` amounts, on the working grid
+    grids: dict[str, Grid] = field(default_factory=dict)  # clarity, texture, haze: guided (a, b)
+    airlight: Tensor | None = None
+    curves: Tensor | None = None
+    hsl_table: Tensor | None = None
+    patches: list[Patch] = field(default_factory=list)
+
+    def windows(self, top: int, left: int, height: int, width: int) -> dict[str, Any]:
+        """Grid windows for a full-resolution crop, as `pipeline.tile_kernel` takes them."""
+        def win(grid: Grid | None):
+            return None if grid is None else grid.window(top, left, height, width, image_width=self.size[1])
+        return {"fields": win(self.fields), "clarity": win(self.grids.get("clarity")),
+                "texture": win(self.grids.get("texture")), "haze": win(self.grids.get("haze"))}
+
+
+class MeasureMaps(Maps):
+    """Maps for the working grid itself: amounts straight from the fields grid; local statistics are computed
+    from the pixels of this pass and recorded in `prep` for the full-resolution passes."""
+
+    def __init__(self, prep: Prepared):
+        super().__init__(prep.features, prep.consts, prep.fields.data if prep.fields is not None else None, None)
+        self.prep = prep
+
+    def base(self, key: str, light: Tensor) -> Tensor:
+        radius, eps = (TEXTURE_RADIUS, TEXTURE_EPS) if key == "texture" else (CLARITY_RADIUS, CLARITY_EPS)
+        factor, cells = level_for(radius * max(self.prep.size), self.prep.factor)
+        guide = pool(light, factor // self.prep.factor)
+        a, b = guided_coefficients(guide, guide, cells, eps)
+        grid = self.prep.grids[key] = Grid(torch.cat([a, b], dim=1), factor)
+        ab = grid.sample(0, 0, *light.shape[-2:], at=self.prep.factor, image_width=light.shape[-1])
+        return ab[:, :1] * light + ab[:, 1:]
+
+    def haze(self, light: Tensor, rgb: Tensor) -> Tensor:
+        """Dark-channel haze density (He et al. 2009), refined by a guided filter on lightness."""
+        factor, cells = level_for(HAZE_RADIUS * max(self.prep.size), self.prep.factor)
+        step = factor // self.prep.factor
+        coarse = pool(rgb, step)
+        dark = box_min(coarse.amin(dim=1, keepdim=True), cells).flatten(1)
+        idx = dark.topk(max(1, int(dark.shape[1] * AIRLIGHT_SHARE)), dim=1).indices
+        colours = coarse.flatten(2).gather(2, idx[:, None, :].expand(-1, 3, -1))
+        self.airlight = self.prep.airlight = colours.mean(dim=2).clamp(min=0.05)[..., None, None]
+        raw = box_min((coarse / self.airlight).amin(dim=1, keepdim=True), cells).clamp(0.0, 1.0)
+        a, b = guided_coefficients(pool(light, step), raw, 2 * cells, HAZE_EPS)
+        grid = self.prep.grids["haze"] = Grid(torch.cat([a, b], dim=1), factor)
+        ab = grid.sample(0, 0, *light.shape[-2:], at=self.prep.factor, image_width=light.shape[-1])
+        return (ab[:, :1] * light + ab[:, 1:]).clamp(0.0, 1.0)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# white balance
+# ---------------------------------------------------------------------------------------------------------
+def wb_state(params: PlanParameters) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """(reference mired, reference Duv, chosen mired, chosen Duv) of the global white balance.
+
+    Raw (Temperature/Tint): the reference is the as-shot white the decoder balanced for; the chosen white is
+    the plan's. Rendered files (Incremental*): the reference is D65-ish 6504 K; each step of
+    IncrementalTemperature assumes a light one mired bluer (warmer result), of tint 1/3000 Duv greener
+    (more magenta result)."""
+    v = params.vector
+    if params.absolute_wb:
+        ref_m = v.new_tensor(1e6 / params.as_shot[0])
+        ref_d = v.new_tensor(params.as_shot[1] / TINT_SCALE)
+        kelvin = params.global_value("Temperature").clamp(1e6 / MIRED_RANGE[1], 1e6 / MIRED_RANGE[0])
+        mired = 1e6 / kelvin
+        duv = params.global_value("Tint") / TINT_SCALE
+    else:
+        ref_m = v.new_tensor(1e6 / REFERENCE_KELVIN)
+        ref_d = v.new_tensor(0.0)
+        mired = ref_m - params.global_value("IncrementalTemperature") * MIRED_PER_STEP
+        duv = params.global_value("IncrementalTint") / TINT_SCALE
+    return ref_m, ref_d, mired.clamp(*MIRED_RANGE), duv
+
+
+def normalised_gains(ref_m: Tensor, ref_d: Tensor, mired: Tensor, duv: Tensor) -> Tensor:
+    """Cone gains (*, 3) from the reference to the chosen white, scaled so that white keeps its luminance."""
+    g = cone_gains(ref_m, ref_d, mired, duv)
+    to_rgb = torch.as_tensor(CONE_TO_RGB, dtype=g.dtype, device=g.device)
+    to_cone = torch.as_tensor(RGB_TO_CONE, dtype=g.dtype, device=g.device)
+    luma = torch.as_tensor((0.2126, 0.7152, 0.0722), dtype=g.dtype, device=g.device)
+    white = (luma @ to_rgb) * to_cone.sum(dim=1)  # luminance of white per unit gain of each cone
+    return g / (g * white).sum(dim=-1, keepdim=True)
+
+
+# ---------------------------------------------------------------------------------------------------------
+# the plan on the working grid
+# ---------------------------------------------------------------------------------------------------------
+def _wanted(params: PlanParameters, values: Tensor) -> bool:
+    """A stage runs when any of its values is non-zero, or always when gradients are wanted."""
+    return params.requires_grad or bool((values.detach() != 0).any())
+
+
+def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], factor: int,
+            masks: Mapping[str, Any] | None, patches: list[Patch]) -> Prepared:
+    """Resolve `params` for an image of `size` whose working grid (`factor` pixels a cell) is `pooled`
+    (N, 3, gh, gw), measuring local statistics on it."""
+    plan = params.plan
+    dtype, device = pooled.dtype, pooled.device
+    batch, (gh, gw) = pooled.shape[0], pooled.shape[-2:]
+    regions = [i for i, e in enumerate(plan.regions) if e.active]
+    globals_ = {name: params.global_value(p) * (1.0 if name == "exposure" else 0.01) for p, name in SLIDERS.items()}
+    ref_m, ref_d, mired, duv = wb_state(params)
+
+    weights, local = None, []
+    if regions:
+        ys, xs = grid_centres((gh, gw), factor, size, dtype, device)
+        weights = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]")
+                               for i in regions]) * params.amounts()[regions].view(-1, 1, 1)
+        local = [p for p in list(SLIDERS) + list(LOCAL_WB)
+                 if p != "Vibrance" and _wanted(params, params.local_values(p)[regions])]
+
+    def local_sum(plan_name: str, scale: float) -> Tensor:  # (1, 1, gh, gw)
+        return torch.einsum("khw,k->hw", weights, params.local_values(plan_name)[regions] * scale)[None, None]
+
+    maps, gains_mode = [], "matrix"
+    exposure = torch.exp2(globals_["exposure"])
+    if any(p in local for p in LOCAL_WB):
+        gains_mode = "cone"
+        mired_map = mired - local_sum("Temperature", MIRED_PER_STEP) if "Temperature" in local else \
+            mired.expand(1, 1, gh, gw)
+        duv_map = duv + local_sum("Tint", 1.0 / TINT_SCALE) if "Tint" in local else duv.expand(1, 1, gh, gw)
+        gains = normalised_gains(ref_m, ref_d, mired_map.clamp(*MIRED_RANGE), duv_map)[:, 0].permute(0, 3, 1, 2)
+        if "Exposure2012" in local:
+            gains = gains * torch.exp2(local_sum("Exposure2012", 1.0))
+        maps.append(gains)
+        pre = torch.as_tensor(RGB_TO_CONE, dtype=dtype, device=device) * exposure
+        post = torch.as_tensor(CONE_TO_RGB, dtype=dtype, device=device)
+    else:
+        if "Exposure2012" in local:
+            gains_mode = "exposure"
+            maps.append(torch.exp2(local_sum("Exposure2012", 1.0)))
+        pre, post = wb_matrix(normalised_gains(ref_m, ref_d, mired, duv)) * exposure, None
+    varying = tuple(name for p, name in SLIDERS.items() if p in local and name in FIELD_ORDER)
+    for name in varying:
+        plan_name = next(p for p, n in SLIDERS.items() if n == name)
+        summed = globals_[name] + local_sum(plan_name, 0.01)
+        maps.append(summed.clamp(-CLAMPS[name], CLAMPS[name]))
+    consts = torch.stack([globals_[name].clamp(-CLAMPS[name], CLAMPS[name]) for name in CONST_ORDER])
+
+    def on(name: str) -> bool:
+        return name in varying or _wanted(params, globals_[name])
+
+    hsl_table, hsl_parts = _hsl_table(params)
+    curves = _curves(params)
+    features = Features(
+        gains=gains_mode, fields=varying, dehaze=on("dehaze"), tone_gain=on("highlights") or on("shadows"),
+        clarity=on("clarity"), texture=on("texture"), whites_blacks=on("whites") or on("blacks"),
+        contrast=on("contrast"), saturation=on("saturation"), vibrance=on("vibrance"), hsl=hsl_parts,
+        curves=curves is not None)
+    fields = Grid(torch.cat([m.expand(batch, -1, -1, -1) for m in maps], dim=1), factor) if maps else None
+    prep = Prepared(params=params, size=size, factor=factor, features=features, consts=consts, pre=pre,
+                    post=post, fields=fields, curves=curves, hsl_table=hsl_table, patches=patches)
+    measure = MeasureMaps(prep)
+    develop(pooled, features, pre, post, measure, curves, hsl_table, stats_only=True)
+    return prep
+
+
+def _hsl_table(params: PlanParameters) -> tuple[Tensor | None, tuple[bool, bool, bool]]:
+    """(n, 3) table over hue 0..360: hue shift (degrees), chroma factor - 1, luminance change (EV)."""
+    hsl = torch.stack([torch.stack([params.global_value(f"{what}Adjustment{band}") for band in HSL_BANDS])
+                       for what in ("Hue", "Saturation", "Luminance")], dim=1) / 100.0  # (8, 3)
+    parts = tuple(_wanted(params, hsl[:, j]) for j in range(3))
+    if not any(parts):
+        return None, (False, False, False)
+    scale = hsl.new_tensor([ops.HSL_HUE_SHIFT_DEG, 1.0, ops.HSL_LUMINANCE_EV])
+    return _hsl_weights(HSL_TABLE_SIZE, hsl.dtype, hsl.device) @ (hsl * scale), parts
+
+
+def _hsl_weights(n: int, dtype, device) -> Tensor:
+    """(n, 8): smooth (raised-cosine) weights of the 8 band centres at hues 0..360, summing to one."""
+    centres = torch.tensor([HSL_CENTRES[b] for b in HSL_BANDS], dtype=torch.float64)
+    hue = torch.arange(n, dtype=torch.float64) * (360.0 / n)
+    w = torch.zeros(n, len(centres), dtype=torch.float64)
+    for k in range(len(centres)):
+        nxt = (k + 1) % len(centres)
+        t = ((hue - centres[k]) % 360.0) / ((centres[nxt] - centres[k]) % 360.0)
+        inside = t <= 1.0
+        w[inside, k] += 0.5 + 0.5 * torch.cos(math.pi * t[inside])
+        w[inside, nxt] += 0.5 - 0.5 * torch.cos(math.pi * t[inside])
+    return w.to(dtype=dtype, device=device)
+
+
+def _curves(params: PlanParameters) -> Tensor | None:
+    """Per-channel tone-curve tables (parametric, master, R/G/B), or None when the curves are all linear."""
+    plan = params.plan
+    v = params.vector
+    regions = torch.stack([params.global_value(n) for n in
+                           ("ParametricShadows", "ParametricDarks", "ParametricLights", "ParametricHighlights")])
+    splits = torch.stack([params.global_value(n) for n in
+                          ("ParametricShadowSplit", "ParametricMidtoneSplit", "ParametricHighlightSplit")])
+    splits = torch.cummax((splits / 100.0).clamp(0.01, 0.99), dim=0).values
+    master = _points(plan, "ToneCurvePV2012")
+    channels = [_points(plan, f"ToneCurvePV2012{c}") for c in ("Red", "Green", "Blue")]
+    parametric = _wanted(params, regions)
+    if not parametric and master is None and all(c is None for c in channels):
+        return None
+    return curve_tables(master, channels, regions / 100.0 if parametric else None, splits,
+                        dtype=v.dtype, device=v.device)
+
+
+def _points(plan: RetouchPlan, name: str):
+    points = plan.global_.get(name)
+    if not points or all(int(x) == int(y) for x, y in points):
+        return None
+    return points

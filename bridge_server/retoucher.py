@@ -178,15 +178,23 @@ class Retoucher:
 
     def render(self, photo: PhotoRequest, plan: RetouchPlan, out: Path, *, format: str = "jpeg",
                colorspace: str = "srgb") -> dict:
-        """Render the photo with the plan at full resolution into `out` (8-bit sRGB JPEG or 16-bit TIFF in
-        `colorspace`), written atomically: {out, width, height}."""
-        from .develop.renderer import render
+        """Develop the photo with the plan at full resolution into `out` (8-bit sRGB JPEG or 16-bit TIFF in
+        `colorspace`), written atomically, with the source's metadata and our provenance: {out, width, height}."""
+        from .develop.renderer import render_tiled
+        from .imaging import metadata
         from .imaging.encode import write_jpeg, write_tiff16
-        linear = render(self.decode(photo, "render"), plan, is_raw=photo.raw)  # HxWx3 linear sRGB float
+        image = self.decode(photo, "render")
+        ai_regions = any(m.kind == "ai" for edit in plan.regions for m in edit.mask_components())
+        masks = self.analyse(photo).masks if ai_regions else None  # our own masks stand in for Lightroom's
+        linear = render_tiled(image, plan, masks)  # HxWx3 linear Rec.709, 0..1
         if format == "jpeg":
             write_jpeg(out, linear)
         else:
             write_tiff16(out, linear, colorspace=colorspace)
+        if photo.path is not None and photo.preview is None:
+            metadata.copy_metadata(photo.path, out)
+        metadata.write_provenance(out, {"Version": __version__, "Source": photo.label,
+                                        "Notes": [n.text for n in plan.notes]})
         height, width = linear.shape[:2]
         return {"out": str(out), "width": int(width), "height": int(height)}
 

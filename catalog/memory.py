@@ -308,6 +308,10 @@ class StyleMemory:
         if not model.events:
             return {}
         w, w_wide, _ = self.weights(scene_vector, tags, now)
+        return self._estimate(w, w_wide)
+
+    def _estimate(self, w: np.ndarray, w_wide: np.ndarray) -> dict[Slot, tuple[float, float]]:
+        model, cfg = self._model(), self.settings
         obs = model.observed
         o = np.where(obs, model.offsets, 0.0)
         n_wide = (w_wide[:, None] * obs).sum(axis=0)
@@ -324,8 +328,8 @@ class StyleMemory:
         model, cfg = self._model(), self.settings
         if not model.events:
             return MemoryResult(plan.copy(), 0.0, "no history yet: the plan is unchanged", [], 0, 0)
-        w, _, kernel = self.weights(scene_vector, tags, now)
-        predicted = self.offsets(scene_vector, tags, now)
+        w, w_wide, kernel = self.weights(scene_vector, tags, now)
+        predicted = self._estimate(w, w_wide)
         out = plan.copy()
         if is_raw is None:
             is_raw = True if any(k in plan.global_ for k in ABSOLUTE_WB) else (
@@ -356,20 +360,16 @@ class StyleMemory:
                 if info is None or info.kind != AI or not info.writable or (present is not None
                                                                              and region not in present):
                     continue
-                edit = new_edits.get(region)
-                if edit is None:
-                    edit = RegionEdit(region=region, origin=OURS, name=None)
-                    edit.extra["memory"] = True
-                    new_edits[region] = edit
-                edits = [edit]
+                edits = [new_edits.setdefault(region, RegionEdit(region=region, origin=OURS))]
             applied = None
             for edit in edits:
                 if edit.amount <= 0.05:
                     continue
                 base_eff = float(edit.values.get(name, p.default)) * edit.amount
                 new_eff = self._bounded(p, base_eff, offset, model.lo[j], model.hi[j], edit.amount)
+                is_new = new_edits.get(region) is edit
                 if _negligible(p, new_eff - base_eff) or (
-                        edit.extra.get("memory") and _importance(p, new_eff - base_eff) < NEW_EDIT_MIN):
+                        is_new and _importance(p, new_eff - base_eff) < NEW_EDIT_MIN):
                     continue
                 edit.values[name] = _round(p, new_eff / edit.amount)
                 applied = new_eff - base_eff
@@ -387,7 +387,7 @@ class StyleMemory:
             out.add_note("memory", note)
         out.provenance["memory"] = {"events": len(model.events), "similar": n_similar,
                                     "confidence": round(confidence, 3),
-                                    "adjusted": len(adjustments), **({"memory": self.label} if self.label else {})}
+                                    "adjusted": len(adjustments), **({"catalog": self.label} if self.label else {})}
         return MemoryResult(out, confidence, note, adjustments, len(model.events), n_similar)
 
     def _bounded(self, p: Param, base: float, offset: float, lo_user: float, hi_user: float,

@@ -20,6 +20,8 @@ DATA = Path(__file__).parent / "data" / "instructions.jsonl"
 
 # Phrasings the offline interpreter gets wrong, with the reason. Keep this short.
 KNOWN_MISSES: dict[str, str] = {
+    "warmer skn": "three-letter words are never spelling-corrected (too many real words are one edit apart), "
+                  "so 'skn' is ignored and the warming goes to the whole photo",
 }
 
 

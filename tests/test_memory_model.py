@@ -283,3 +283,14 @@ def test_for_catalog_uses_the_data_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("AIRETOUCH_DATA_DIR", str(tmp_path / "elsewhere"))
     fresh = StyleMemory.for_catalog({"id": "CAT-9"})
     assert fresh.store.path.parent == tmp_path / "elsewhere" / "catalogs" and len(fresh) == 0
+
+
+def test_memory_edits_carry_nothing_lightroom_would_write_as_unknown_settings():
+    from bridge_server.lightroom.sdk import develop_settings_to_plan, plan_to_develop_settings
+    history = [feedback(f"s{i}", OUTDOOR, OUTDOOR_TAGS, sky_temp=-25) for i in range(10)]
+    plan = StyleMemory(events=history).adjust(proposal(), OUTDOOR, OUTDOOR_TAGS, now=NOW).plan
+    sky = plan.region_edits("sky")[0]
+    assert sky.extra == {} and sky.origin == "airetouch"
+    table = plan_to_develop_settings(plan, is_raw=False)
+    back = develop_settings_to_plan(table)
+    assert back.region_edits("sky")[0].values["Temperature"] == sky.values["Temperature"]

@@ -5,6 +5,7 @@ import asyncio
 import hashlib
 import shutil
 import threading
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -247,8 +248,8 @@ async def test_sidecar_route_writes_a_sidecar_beside_the_photo_and_leaves_it_unt
                                               "plan": {"global": {"Exposure2012": 0.3}}})
     assert resp.status == 200, await resp.text()
     body = await resp.json()
-    sidecar = body["sidecar"]
-    assert sidecar.endswith(".xmp") and (photo.parent / sidecar.split("/")[-1]).is_file()
+    sidecar = Path(body["sidecar"])
+    assert sidecar == photo.with_suffix(".xmp") and sidecar.is_file()
     assert body["plan"]["global"]["Exposure2012"] == 0.3
     assert sha256(photo) == before
 
@@ -280,7 +281,8 @@ async def test_presets_route_writes_a_preset_from_a_plan(make_client, tmp_path):
     assert resp.status == 200, await resp.text()
     body = await resp.json()
     assert len(body["paths"]) == 1 and body["presets"][0]["name"] == "Warm faces"
-    assert (folder / body["paths"][0].split("/")[-1]).is_file()
+    written = Path(body["paths"][0])
+    assert written.is_file() and folder in written.parents and written.suffix == ".xmp"
     resp = await post(client, "/v1/presets", {"name": "Nothing to save"})
     assert resp.status == 400
 

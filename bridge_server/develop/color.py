@@ -82,38 +82,46 @@ def planck_uv(mired: Tensor) -> tuple[Tensor, Tensor]:
     return u, v
 
 
-def illuminant_xyz(mired: Tensor, duv: Tensor) -> Tensor:
+def illuminant_xyz(mired: Tensor, duv: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     """XYZ (Y = 1) of the light at `mired` on the blackbody locus, moved `duv` along its normal toward green.
-
-    Shapes broadcast; returns (*, 3) stacked on the last axis.
-    """
+    Any (broadcasting) shapes; returns X, Y, Z of that shape."""
     u, v = planck_uv(mired)
-    du, dv = (a - b for a, b in zip(planck_uv(mired + 0.5), planck_uv(mired - 0.5)))  # tangent, warmer way
-    norm = torch.sqrt(du * du + dv * dv)
-    u = u - dv / norm * duv  # the tangent turned by +90 degrees points to higher v: the green side
-    v = v + du / norm * duv
+    u1, v1 = planck_uv(mired + 0.5)
+    u0, v0 = planck_uv(mired - 0.5)
+    du, dv = u1 - u0, v1 - v0  # along the locus, toward warmer light
+    scale = duv * torch.rsqrt(du * du + dv * dv)
+    u = u - dv * scale  # the tangent turned by +90 degrees points to higher v: the green side
+    v = v + du * scale
     denom = 2.0 * u - 8.0 * v + 4.0
     x = 3.0 * u / denom
     y = 2.0 * v / denom
-    return torch.stack([x / y, torch.ones_like(x), (1.0 - x - y) / y], dim=-1)
+    return x / y, torch.ones_like(x), (1.0 - x - y) / y
 
 
-def cone_gains(ref_mired: Tensor, ref_duv: Tensor, mired: Tensor, duv: Tensor) -> Tensor:
-    """Von Kries gains (Bradford cones), (*, 3), that make light of the chosen white neutral in an image that
-    was balanced for the reference white. Choosing a bluer light than the reference (fewer mired) warms."""
-    cone = torch.as_tensor(BRADFORD, dtype=mired.dtype, device=mired.device)
-    ref = illuminant_xyz(ref_mired, ref_duv) @ cone.T
-    chosen = illuminant_xyz(mired, duv) @ cone.T
-    return ref / chosen
+def _mix(m: np.ndarray, a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """A constant 3x3 matrix on three same-shape tensors (written out: fuses in compiled code)."""
+    return tuple(float(m[i, 0]) * a + float(m[i, 1]) * b + float(m[i, 2]) * c for i in range(3))
+
+
+_WHITE_PER_GAIN = (np.asarray(REC709_LUMA) @ CONE_TO_RGB) * RGB_TO_CONE.sum(axis=1)
+
+
+def cone_gains(ref_mired: Tensor, ref_duv: Tensor, mired: Tensor, duv: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Von Kries gains of the three Bradford cones that make light of the chosen white neutral in an image
+    balanced for the reference white, scaled so that white keeps its luminance. Choosing a bluer light than
+    the reference (fewer mired) warms the image."""
+    ref = _mix(BRADFORD, *illuminant_xyz(ref_mired, ref_duv))
+    chosen = _mix(BRADFORD, *illuminant_xyz(mired, duv))
+    gains = [r / c for r, c in zip(ref, chosen)]
+    white = sum(float(w) * g for w, g in zip(_WHITE_PER_GAIN, gains))
+    return tuple(g / white for g in gains)
 
 
 def wb_matrix(gains: Tensor) -> Tensor:
-    """Linear-RGB 3x3 matrix applying cone gains (3,), scaled so that white keeps its luminance."""
+    """Linear-RGB 3x3 matrix applying cone gains (3,)."""
     to_cone = torch.as_tensor(RGB_TO_CONE, dtype=gains.dtype, device=gains.device)
     to_rgb = torch.as_tensor(CONE_TO_RGB, dtype=gains.dtype, device=gains.device)
-    m = to_rgb @ torch.diag(gains) @ to_cone
-    luma = torch.as_tensor(REC709_LUMA, dtype=gains.dtype, device=gains.device)
-    return m / (luma @ m.sum(dim=1))
+    return to_rgb @ torch.diag(gains) @ to_cone
 
 
 def apply_matrix(rgb: Tensor, m: Tensor) -> Tensor:

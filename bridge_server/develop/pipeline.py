@@ -4,7 +4,8 @@ Order: white balance and exposure (global and local) -> dehaze -> tone (highligh
 edge-aware base, texture and clarity as added detail, whites, blacks, contrast) -> vibrance, saturation ->
 HSL -> tone curves -> clip to [0, 1].
 
-Slider amounts and local statistics come from a "maps" object: `TileMaps` reads them from the prepared coarse
+Slider amounts and local statistics come from a "maps" object (local edits reach the pixels as their mask
+weights, and every slider they change is computed per pixel from those): `TileMaps` reads them from the prepared coarse
 grids (upsampled to the pixels at hand), `MeasureMaps` (prepare.py) computes them on the working grid. The same
 `develop` runs in both, so what is measured is exactly what is applied. `tile_kernel` is the entry point for
 full-resolution pixels: tensors in, tensors out, with `Features` (which stages run) fixed per kernel, so that
@@ -17,23 +18,30 @@ from typing import NamedTuple
 import torch
 
 from . import ops
-from .color import apply_matrix, lightness, lightness_from_root, luminance, luminance_root
+from .color import (
+    CONE_TO_RGB, MIRED_RANGE, apply_matrix, cone_gains, lightness, lightness_from_root, luminance, luminance_root,
+)
 from .curves import apply_tables
 from .filters import upsample_rows
 
 Tensor = torch.Tensor
 
-# Amounts that a local edit can make vary over the image, in the channel order of the fields grid (after the
-# white-balance/exposure gain channels), and the order of the global amounts in `consts`.
-FIELD_ORDER = ("contrast", "highlights", "shadows", "whites", "blacks", "texture", "clarity", "dehaze", "saturation")
-CONST_ORDER = FIELD_ORDER + ("vibrance",)
+# Global amounts, in the order of `consts` (internal units: slider/100; exposure is folded into `pre`).
+CONST_ORDER = ("contrast", "highlights", "shadows", "whites", "blacks", "texture", "clarity", "dehaze",
+               "saturation", "vibrance")
+# What local edits can change, in the row order of `coef` (internal units per unit of edit weight:
+# exposure in EV, temperature as the mired shift of the assumed light, tint as Duv, the others slider/100).
+LOCAL_ORDER = ("exposure", "temperature", "tint") + CONST_ORDER[:-1]
+CLAMPS = {  # safe ranges of summed (global + local) amounts; the operations stay monotone within them
+    "contrast": 1.5, "highlights": 2.0, "shadows": 2.0, "whites": 1.5, "blacks": 1.5, "texture": 2.0,
+    "clarity": 2.0, "dehaze": 1.0, "saturation": 2.0, "vibrance": 1.0,
+}
 
 
 class Features(NamedTuple):
-    """Which stages run and how local edits reach them; one compiled kernel per distinct value."""
+    """Which stages run and which amounts local edits change; one compiled kernel per distinct value."""
 
-    gains: str  # "matrix": global WB/exposure only; "exposure": + a local exposure gain map; "cone": local WB
-    fields: tuple[str, ...]  # amounts that vary over the image (channels of the fields grid after the gains)
+    local: tuple[str, ...]  # names of LOCAL_ORDER that vary over the image
     dehaze: bool
     tone_gain: bool  # highlights / shadows
     clarity: bool
@@ -44,11 +52,10 @@ class Features(NamedTuple):
     vibrance: bool
     hsl: tuple[bool, bool, bool]  # hue, saturation, luminance parts
     curves: bool
-    hwc: bool = False  # tile kernel takes and returns (H, W, 3) instead of (N, 3, H, W)
 
     @property
-    def gain_channels(self) -> int:
-        return {"matrix": 0, "exposure": 1, "cone": 3}[self.gains]
+    def local_wb(self) -> bool:
+        return "temperature" in self.local or "tint" in self.local
 
     @property
     def tone(self) -> bool:
@@ -56,21 +63,27 @@ class Features(NamedTuple):
 
 
 class Maps:
-    """Amounts (global scalars or local fields) and local statistics for the pixels of one pass."""
+    """Slider amounts and local statistics for the pixels of one pass.
 
-    def __init__(self, features: Features, consts: Tensor, fields: Tensor | None, airlight: Tensor | None):
-        self.features, self.consts, self.fields, self.airlight = features, consts, fields, airlight
+    consts: global amounts (CONST_ORDER); wb: (reference mired, reference Duv, chosen mired, chosen Duv);
+    coef (len(LOCAL_ORDER), K): each edit's local values; weights (1, K, h, w): each edit's mask x amount."""
+
+    def __init__(self, features: Features, consts: Tensor, wb: Tensor, coef: Tensor | None,
+                 weights: Tensor | None, airlight: Tensor | None):
+        self.features, self.consts, self.wb, self.coef = features, consts, wb, coef
+        self.weights, self.airlight = weights, airlight
+
+    def local(self, name: str) -> Tensor:
+        """What the local edits add to `name` here: (1, 1, h, w)."""
+        row = self.coef[LOCAL_ORDER.index(name)]
+        return (self.weights * row.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
 
     def amount(self, name: str) -> Tensor:
-        """0-d global amount, or (N, 1, h, w) where a local edit changes it."""
-        if name in self.features.fields:
-            i = self.features.gain_channels + self.features.fields.index(name)
-            return self.fields[:, i:i + 1]
-        i = CONST_ORDER.index(name)
-        return self.consts[i]
-
-    def gains(self) -> Tensor:
-        return self.fields[:, :self.features.gain_channels]
+        """A 0-d global amount, or (N, 1, h, w) where local edits change it."""
+        value = self.consts[CONST_ORDER.index(name)]
+        if name in self.features.local:
+            value = (value + self.local(name)).clamp(-CLAMPS[name], CLAMPS[name])
+        return value
 
     def base(self, key: str, light: Tensor) -> Tensor:  # pragma: no cover - interface
         raise NotImplementedError
@@ -80,10 +93,11 @@ class Maps:
 
 
 class TileMaps(Maps):
-    """Maps read from grid windows: each argument is (block, rows) for `filters.upsample_rows`, or None."""
+    """Maps read from grid windows: each window is (block, rows) for `filters.upsample_rows`, or None."""
 
-    def __init__(self, features, consts, fields, clarity, texture, haze, airlight):
-        super().__init__(features, consts, upsample_rows(*fields) if fields is not None else None, airlight)
+    def __init__(self, features, consts, wb, coef, weights, clarity, texture, haze, airlight):
+        super().__init__(features, consts, wb, coef, upsample_rows(*weights) if weights is not None else None,
+                         airlight)
         self.windows = {"clarity": clarity, "texture": texture, "haze": haze}
 
     def base(self, key: str, light: Tensor) -> Tensor:
@@ -95,17 +109,31 @@ class TileMaps(Maps):
         return (ab[:, :1] * light + ab[:, 1:]).clamp(0.0, 1.0)
 
 
-def develop(rgb: Tensor, features: Features, pre: Tensor, post: Tensor | None, maps: Maps,
-            curves: Tensor | None, hsl_table: Tensor | None, stats_only: bool = False) -> Tensor | None:
-    """Develop linear rgb (N, 3, h, w) -> clipped linear rgb. `pre`/`post`: global 3x3 matrices (white balance
-    and exposure; with local white balance `pre` goes to cones and `post` back). With `stats_only` the pass
-    stops once every local statistic has been asked for (the measuring pass) and returns None."""
+def local_white_balance(rgb_cone: Tensor, maps: Maps) -> Tensor:
+    """Cone responses (N, 3, h, w) -> linear RGB, with the white balance (and exposure) of the local edits:
+    the assumed light moves by the edits' temperature (mired) and tint (Duv) at each pixel."""
+    wb, f = maps.wb, maps.features
+    mired = wb[2] - maps.local("temperature") if "temperature" in f.local else wb[2]
+    duv = wb[3] + maps.local("tint") if "tint" in f.local else wb[3]
+    gains = cone_gains(wb[0], wb[1], mired.clamp(*MIRED_RANGE), duv)
+    if "exposure" in f.local:
+        ev = torch.exp2(maps.local("exposure"))
+        gains = tuple(g * ev for g in gains)
+    return apply_matrix(rgb_cone * torch.cat(torch.broadcast_tensors(*gains), dim=1),
+                        torch.as_tensor(CONE_TO_RGB, dtype=rgb_cone.dtype, device=rgb_cone.device))
+
+
+def develop(rgb: Tensor, features: Features, pre: Tensor, maps: Maps, curves: Tensor | None,
+            hsl_table: Tensor | None, stats_only: bool = False) -> Tensor | None:
+    """Develop linear rgb (N, 3, h, w) -> clipped linear rgb. `pre`: the global 3x3 matrix (white balance and
+    exposure; with local white balance it goes to cone responses and exposure only). With `stats_only` the
+    pass stops once every local statistic has been asked for (the measuring pass) and returns None."""
     f = features
     rgb = apply_matrix(rgb, pre)
-    if f.gains == "cone":
-        rgb = apply_matrix(rgb * maps.gains(), post)
-    elif f.gains == "exposure":
-        rgb = rgb * maps.gains()
+    if f.local_wb:
+        rgb = local_white_balance(rgb, maps)
+    elif "exposure" in f.local:
+        rgb = rgb * torch.exp2(maps.local("exposure"))
     if f.dehaze:
         haze = maps.haze(lightness(luminance(rgb)), rgb)
         rgb = ops.dehaze(rgb, maps.airlight, haze, maps.amount("dehaze"))
@@ -151,15 +179,9 @@ def develop(rgb: Tensor, features: Features, pre: Tensor, post: Tensor | None, m
     return ops.clip(rgb)
 
 
-def tile_kernel(x: Tensor, consts: Tensor, pre: Tensor, post: Tensor | None, airlight: Tensor | None,
-                fields, clarity, texture, haze, curves: Tensor | None, hsl_table: Tensor | None, *,
-                features: Features) -> Tensor:
-    """Develop a crop of the image: x (N, 3, h, w), or (h, w, 3) when `features.hwc`; the grid windows
-    (block, rows) are cut for this crop. Returns the developed crop in the same layout."""
-    if features.hwc:
-        x = x.permute(2, 0, 1)[None]
-    maps = TileMaps(features, consts, fields, clarity, texture, haze, airlight)
-    out = develop(x, features, pre, post, maps, curves, hsl_table)
-    if features.hwc:
-        out = out[0].permute(1, 2, 0).contiguous()
-    return out
+def tile_kernel(x: Tensor, consts: Tensor, wb: Tensor, coef: Tensor | None, pre: Tensor,
+                airlight: Tensor | None, weights, clarity, texture, haze, curves: Tensor | None,
+                hsl_table: Tensor | None, *, features: Features) -> Tensor:
+    """Develop a crop of the image, x (N, 3, h, w); the grid windows (block, rows) are cut for this crop."""
+    maps = TileMaps(features, consts, wb, coef, weights, clarity, texture, haze, airlight)
+    return develop(x, features, pre, maps, curves, hsl_table)

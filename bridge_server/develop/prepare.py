@@ -17,19 +17,17 @@ import torch
 from ..core.params import HSL_BANDS
 from ..core.plan import RetouchPlan
 from . import ops
-from .color import (
-    CONE_TO_RGB, MIRED_PER_STEP, MIRED_RANGE, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains, wb_matrix,
-)
+from .color import MIRED_PER_STEP, MIRED_RANGE, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains, wb_matrix
 from .curves import curve_tables
 from .filters import Grid, box_min, guided_coefficients, pool
 from .heal import Patch
 from .masks import edit_mask, grid_centres
 from .parameters import PlanParameters
-from .pipeline import CONST_ORDER, FIELD_ORDER, Features, Maps, develop
+from .pipeline import CLAMPS, CONST_ORDER, LOCAL_ORDER, Features, Maps, develop
 
 Tensor = torch.Tensor
 
-WORKING_EDGE = 2048
+WORKING_EDGE = 1024  # about the resolution of the AI masks the vision stage makes
 TEXTURE_RADIUS = 0.002
 CLARITY_RADIUS = 0.012
 HAZE_RADIUS = 0.01
@@ -44,11 +42,9 @@ SLIDERS = {
     "Shadows2012": "shadows", "Whites2012": "whites", "Blacks2012": "blacks", "Texture": "texture",
     "Clarity2012": "clarity", "Dehaze": "dehaze", "Saturation": "saturation", "Vibrance": "vibrance",
 }
-LOCAL_WB = ("Temperature", "Tint")
-CLAMPS = {  # safe ranges of summed (global + local) amounts; the operations stay monotone within them
-    "contrast": 1.5, "highlights": 2.0, "shadows": 2.0, "whites": 1.5, "blacks": 1.5, "texture": 2.0,
-    "clarity": 2.0, "dehaze": 1.0, "saturation": 2.0, "vibrance": 1.0,
-}
+LOCAL_NAMES = {name: plan_name for plan_name, name in SLIDERS.items()} | {"temperature": "Temperature",
+                                                                           "tint": "Tint"}
+LOCAL_SCALE = {"exposure": 1.0, "temperature": MIRED_PER_STEP, "tint": 1.0 / TINT_SCALE}  # others: 1/100
 HSL_CENTRES = {"Red": 0.0, "Orange": 30.0, "Yellow": 60.0, "Green": 120.0, "Aqua": 180.0, "Blue": 240.0,
                "Purple": 270.0, "Magenta": 300.0}  # on the hexagonal hue circle of `ops.hue_plane`
 HSL_TABLE_SIZE = 360
@@ -80,9 +76,10 @@ class Prepared:
     factor: int
     features: Features
     consts: Tensor  # global amounts in CONST_ORDER
-    pre: Tensor
-    post: Tensor | None
-    fields: Grid | None  # gain channels, then the `features.fields` amounts, on the working grid
+    wb: Tensor  # reference mired, reference Duv, chosen mired, chosen Duv
+    coef: Tensor | None  # (len(LOCAL_ORDER), K) local values per edit, internal units
+    pre: Tensor  # global white balance and exposure (to cone responses when white balance varies locally)
+    weights: Grid | None  # (1, K, gh, gw) each edit's mask x amount on the working grid
     grids: dict[str, Grid] = field(default_factory=dict)  # clarity, texture, haze: guided (a, b)
     airlight: Tensor | None = None
     curves: Tensor | None = None
@@ -93,16 +90,17 @@ class Prepared:
         """Grid windows for a full-resolution crop, as `pipeline.tile_kernel` takes them."""
         def win(grid: Grid | None):
             return None if grid is None else grid.window(top, left, height, width, image_width=self.size[1])
-        return {"fields": win(self.fields), "clarity": win(self.grids.get("clarity")),
+        return {"weights": win(self.weights), "clarity": win(self.grids.get("clarity")),
                 "texture": win(self.grids.get("texture")), "haze": win(self.grids.get("haze"))}
 
 
 class MeasureMaps(Maps):
-    """Maps for the working grid itself: amounts straight from the fields grid; local statistics are computed
+    """Maps for the working grid itself: edit weights straight from their grid; local statistics are computed
     from the pixels of this pass and recorded in `prep` for the full-resolution passes."""
 
     def __init__(self, prep: Prepared):
-        super().__init__(prep.features, prep.consts, prep.fields.data if prep.fields is not None else None, None)
+        super().__init__(prep.features, prep.consts, prep.wb, prep.coef,
+                         prep.weights.data if prep.weights is not None else None, None)
         self.prep = prep
 
     def base(self, key: str, light: Tensor) -> Tensor:
@@ -155,16 +153,6 @@ def wb_state(params: PlanParameters) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     return ref_m, ref_d, mired.clamp(*MIRED_RANGE), duv
 
 
-def normalised_gains(ref_m: Tensor, ref_d: Tensor, mired: Tensor, duv: Tensor) -> Tensor:
-    """Cone gains (*, 3) from the reference to the chosen white, scaled so that white keeps its luminance."""
-    g = cone_gains(ref_m, ref_d, mired, duv)
-    to_rgb = torch.as_tensor(CONE_TO_RGB, dtype=g.dtype, device=g.device)
-    to_cone = torch.as_tensor(RGB_TO_CONE, dtype=g.dtype, device=g.device)
-    luma = torch.as_tensor((0.2126, 0.7152, 0.0722), dtype=g.dtype, device=g.device)
-    white = (luma @ to_rgb) * to_cone.sum(dim=1)  # luminance of white per unit gain of each cone
-    return g / (g * white).sum(dim=-1, keepdim=True)
-
-
 # ---------------------------------------------------------------------------------------------------------
 # the plan on the working grid
 # ---------------------------------------------------------------------------------------------------------
@@ -179,62 +167,41 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
     (N, 3, gh, gw), measuring local statistics on it."""
     plan = params.plan
     dtype, device = pooled.dtype, pooled.device
-    batch, (gh, gw) = pooled.shape[0], pooled.shape[-2:]
+    gh, gw = pooled.shape[-2:]
     regions = [i for i, e in enumerate(plan.regions) if e.active]
     globals_ = {name: params.global_value(p) * (1.0 if name == "exposure" else 0.01) for p, name in SLIDERS.items()}
-    ref_m, ref_d, mired, duv = wb_state(params)
+    wb = torch.stack(wb_state(params))
 
-    weights, local = None, []
+    weights = coef = None
+    local: tuple[str, ...] = ()
     if regions:
         ys, xs = grid_centres((gh, gw), factor, size, dtype, device)
-        weights = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]")
-                               for i in regions]) * params.amounts()[regions].view(-1, 1, 1)
-        local = [p for p in list(SLIDERS) + list(LOCAL_WB)
-                 if p != "Vibrance" and _wanted(params, params.local_values(p)[regions])]
-
-    def local_sum(plan_name: str, scale: float) -> Tensor:  # (1, 1, gh, gw)
-        return torch.einsum("khw,k->hw", weights, params.local_values(plan_name)[regions] * scale)[None, None]
-
-    maps, gains_mode = [], "matrix"
+        masks_k = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]")
+                               for i in regions])
+        weights = Grid((masks_k * params.amounts()[regions].view(-1, 1, 1))[None], factor)
+        coef = torch.stack([params.local_values(LOCAL_NAMES[name])[regions] * LOCAL_SCALE.get(name, 0.01)
+                            for name in LOCAL_ORDER])
+        local = tuple(name for name, row in zip(LOCAL_ORDER, coef) if _wanted(params, row))
     exposure = torch.exp2(globals_["exposure"])
-    if any(p in local for p in LOCAL_WB):
-        gains_mode = "cone"
-        mired_map = mired - local_sum("Temperature", MIRED_PER_STEP) if "Temperature" in local else \
-            mired.expand(1, 1, gh, gw)
-        duv_map = duv + local_sum("Tint", 1.0 / TINT_SCALE) if "Tint" in local else duv.expand(1, 1, gh, gw)
-        gains = normalised_gains(ref_m, ref_d, mired_map.clamp(*MIRED_RANGE), duv_map)[:, 0].permute(0, 3, 1, 2)
-        if "Exposure2012" in local:
-            gains = gains * torch.exp2(local_sum("Exposure2012", 1.0))
-        maps.append(gains)
+    if "temperature" in local or "tint" in local:
         pre = torch.as_tensor(RGB_TO_CONE, dtype=dtype, device=device) * exposure
-        post = torch.as_tensor(CONE_TO_RGB, dtype=dtype, device=device)
     else:
-        if "Exposure2012" in local:
-            gains_mode = "exposure"
-            maps.append(torch.exp2(local_sum("Exposure2012", 1.0)))
-        pre, post = wb_matrix(normalised_gains(ref_m, ref_d, mired, duv)) * exposure, None
-    varying = tuple(name for p, name in SLIDERS.items() if p in local and name in FIELD_ORDER)
-    for name in varying:
-        plan_name = next(p for p, n in SLIDERS.items() if n == name)
-        summed = globals_[name] + local_sum(plan_name, 0.01)
-        maps.append(summed.clamp(-CLAMPS[name], CLAMPS[name]))
+        pre = wb_matrix(torch.stack(cone_gains(*wb.unbind()))) * exposure
     consts = torch.stack([globals_[name].clamp(-CLAMPS[name], CLAMPS[name]) for name in CONST_ORDER])
 
     def on(name: str) -> bool:
-        return name in varying or _wanted(params, globals_[name])
+        return name in local or _wanted(params, globals_[name])
 
     hsl_table, hsl_parts = _hsl_table(params)
     curves = _curves(params)
     features = Features(
-        gains=gains_mode, fields=varying, dehaze=on("dehaze"), tone_gain=on("highlights") or on("shadows"),
-        clarity=on("clarity"), texture=on("texture"), whites_blacks=on("whites") or on("blacks"),
-        contrast=on("contrast"), saturation=on("saturation"), vibrance=on("vibrance"), hsl=hsl_parts,
-        curves=curves is not None)
-    fields = Grid(torch.cat([m.expand(batch, -1, -1, -1) for m in maps], dim=1), factor) if maps else None
-    prep = Prepared(params=params, size=size, factor=factor, features=features, consts=consts, pre=pre,
-                    post=post, fields=fields, curves=curves, hsl_table=hsl_table, patches=patches)
-    measure = MeasureMaps(prep)
-    develop(pooled, features, pre, post, measure, curves, hsl_table, stats_only=True)
+        local=local, dehaze=on("dehaze"), tone_gain=on("highlights") or on("shadows"), clarity=on("clarity"),
+        texture=on("texture"), whites_blacks=on("whites") or on("blacks"), contrast=on("contrast"),
+        saturation=on("saturation"), vibrance=on("vibrance"), hsl=hsl_parts, curves=curves is not None)
+    prep = Prepared(params=params, size=size, factor=factor, features=features, consts=consts, wb=wb, coef=coef,
+                    pre=pre, weights=weights if local else None, curves=curves, hsl_table=hsl_table,
+                    patches=patches)
+    develop(pooled, features, pre, MeasureMaps(prep), curves, hsl_table, stats_only=True)
     return prep
 
 

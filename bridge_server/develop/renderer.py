@@ -78,10 +78,6 @@ class _Source:
             crop = self.tensor[..., top:top + height, left:left + width]
         return crop.to(self.device, self.dtype).contiguous()
 
-    def read_hwc(self, top: int, left: int, height: int, width: int) -> Tensor:
-        """A crop of a numpy source as a contiguous (h, w, 3) tensor on the working device."""
-        return self.tensor[top:top + height, left:left + width].to(self.device).contiguous()
-
 
 def _parameters(plan, as_shot, dtype, device) -> PlanParameters:
     if isinstance(plan, PlanParameters):
@@ -109,7 +105,7 @@ def _heal(read, spots, size) -> list[Patch]:
 
 
 def _kernel_args(prep: Prepared, top: int, left: int, height: int, width: int) -> dict[str, Any]:
-    return dict(consts=prep.consts, pre=prep.pre, post=prep.post, airlight=prep.airlight,
+    return dict(consts=prep.consts, wb=prep.wb, coef=prep.coef, pre=prep.pre, airlight=prep.airlight,
                 curves=prep.curves, hsl_table=prep.hsl_table, **prep.windows(top, left, height, width))
 
 
@@ -165,10 +161,8 @@ def render_tiled(pixels, plan: RetouchPlan | PlanParameters, masks: Mapping[str,
         pooled = torch.cat([pool(paste(src.read(t, 0, min(strip, height - t), width), t, 0, patches), factor)
                             for t in range(0, height, strip)], dim=-2)
         prep = prepare(params, pooled, src.size, factor, masks, patches)
-        hwc = src.numpy
-        features = prep.features._replace(hwc=hwc)
-        kernel = _kernel(features, _use_compile(compile, src, height * width))
-        if hwc:
+        kernel = _kernel(prep.features, _use_compile(compile, src, height * width))
+        if src.numpy:
             out = torch.empty((height, width, 3), dtype=src.dtype)
         else:
             out = torch.empty((src.batch, 3, height, width), dtype=src.dtype, device=src.in_device)
@@ -176,17 +170,15 @@ def render_tiled(pixels, plan: RetouchPlan | PlanParameters, masks: Mapping[str,
             for left in range(0, width, tw):
                 # the last tile of a row or column is moved back inside the image: every tile has one shape
                 t0, l0 = min(top, height - th), min(left, width - tw)
-                x = src.read_hwc(t0, l0, th, tw) if hwc else src.read(t0, l0, th, tw)
-                x = _paste_tile(x, t0, l0, patches, hwc)
-                y = kernel(x, **_kernel_args(prep, t0, l0, th, tw))
-                dy, dx = top - t0, left - l0
-                if hwc:
-                    out[top:t0 + th, left:l0 + tw] = y[dy:, dx:].to("cpu")
+                x = paste(src.read(t0, l0, th, tw), t0, l0, patches)
+                y = kernel(x, **_kernel_args(prep, t0, l0, th, tw))[..., top - t0:, left - l0:]
+                if srgb:
+                    y = encode_srgb(y)
+                if src.numpy:
+                    out[top:t0 + th, left:l0 + tw].copy_(y[0].permute(1, 2, 0))
                 else:
-                    out[..., top:t0 + th, left:l0 + tw] = y[..., dy:, dx:].to(src.in_device)
-        if srgb:
-            out = encode_srgb(out)
-    if hwc:
+                    out[..., top:t0 + th, left:l0 + tw] = y.to(src.in_device)
+    if src.numpy:
         return out.numpy()
     return out.reshape(*src.lead, 3, height, width)
 
@@ -194,14 +186,6 @@ def render_tiled(pixels, plan: RetouchPlan | PlanParameters, masks: Mapping[str,
 # ---------------------------------------------------------------------------------------------------------
 # tiles
 # ---------------------------------------------------------------------------------------------------------
-def _paste_tile(x: Tensor, top: int, left: int, patches: list[Patch], hwc: bool) -> Tensor:
-    if not patches:
-        return x
-    if not hwc:
-        return paste(x, top, left, patches)
-    return paste(x.permute(2, 0, 1)[None], top, left, patches)[0].permute(1, 2, 0).contiguous()
-
-
 def _use_compile(choice: bool | None, src: _Source, pixels: int) -> bool:
     env = os.environ.get(_COMPILE_ENV)
     if env in ("0", "1"):

@@ -5,12 +5,14 @@ plan's vocabulary, so each attribute is a small set of *levers*: Lightroom slide
 per-unit step sizes chosen so that ±1 is a strong but sane edit (see `LEVERS`, the one table). ±1 is the
 end of the range; the intensity words of instructions use 0.05 to 0.6 of it.
 
-| attribute     | global levers (per unit)                           | local levers (per unit)            | statistic |
-|---------------|-----------------------------------------------------|------------------------------------|-----------|
-| brightness    | Exposure2012 1.2 EV, Shadows2012 25, Whites2012 10  | Exposure2012 1.2 EV, Shadows2012 20 | luminance |
-| contrast      | Contrast2012 60, Clarity2012 20                     | Contrast2012 60, Clarity2012 20     | contrast  |
-| colourfulness | Vibrance 60, Saturation 20                          | Saturation 50                       | chroma    |
-| temperature   | rendered: IncrementalTemperature 40; raw: Temperature shifted 40 mired toward warm, from the plan's or the as-shot value | Temperature 40 | b* |
+| attribute     | global levers (per unit)                      | local levers (per unit)             | statistic |
+|---------------|-----------------------------------------------|-------------------------------------|-----------|
+| brightness    | Exposure2012 1.2 EV, Shadows2012 25, Whites2012 10 | Exposure2012 1.2 EV, Shadows2012 20 | luminance |
+| contrast      | Contrast2012 60, Clarity2012 20               | Contrast2012 60, Clarity2012 20     | contrast  |
+| colourfulness | Vibrance 60, Saturation 20                    | Saturation 50                       | chroma    |
+| temperature   | rendered: IncrementalTemperature 40;          | Temperature 40                      | b*        |
+|               | raw: Temperature 40 mired toward warm, moved  |                                     |           |
+|               | from the plan's or the as-shot kelvin         |                                     |           |
 
 (`describe_levers()` prints this from `LEVERS`, so the table above can be checked against the code.)
 

@@ -33,7 +33,7 @@ from ..core.params import GLOBAL, GLOBAL_PARAMS, LOCAL, LOCAL_PARAMS, canonical_
 from ..core.plan import RetouchPlan
 from ..core.regions import HUMAN_REGIONS, REGION_BY_KEY, region as lookup_region
 from .attributes import (
-    ATTRIBUTES, PlanEditor, attribute_name, contains, describe_change, family, levers, slider_unit, statistic,
+    ATTRIBUTES, PlanEditor, contains, describe_change, family, levers, slider_unit, statistic,
 )
 
 STRONG = "strong"
@@ -58,6 +58,7 @@ UNMET_REASONS = {
 # Intensity levels in attribute units (PerTouch: about 0.1 for "slightly", 0.4 for "very").
 TINY, SLIGHT, SOMEWHAT, PLAIN, MUCH, VERY, EXTREME = 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.6
 GLOBAL_TARGET = "global"
+MAX_INSTRUCTION_CHARS = 2000
 
 
 @dataclass(frozen=True)
@@ -375,7 +376,8 @@ FILLER = frozenset(
     "looking seem seems feel feels bit lot little by stop stops ev amount tones tone area areas part parts "
     "need needs should has have there thanks thank ok okay hey hi here now from as way little his their our "
     "your we us do does let lets also whole side bits much while kind sort of turn bring dial crank pull go "
-    "what how else things thing high low key hour out white black teal convert turn into".split())
+    "what how else things thing high low key hour out white black teal convert turn into love lovely wow "
+    "thanks cheers".split())
 # Common English words: never "corrected" into vocabulary words ("back" is not "black").
 COMMON = frozenset(
     "about above after again against almost along already although always among another any anyone anything "
@@ -431,6 +433,7 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:apart|aside) from\b|\bother than\b|\bexcept for\b", "except"),
     (r"\b(?:everything|all|anything) but\b", "everything except"),
     (r"\beverything else\b|\bthe rest(?: of (?:the )?(?:image|photo|picture))?\b", "everything"),
+    (r"\bnot so\b", "less"),
     (r"\bvery slightly\b|\ba (?:tiny|wee) bit\b|\bever so slightly\b|\bjust a touch\b", "tiny"),
     (r"\ba little bit\b|\ba little\b|\ba bit\b|\ba touch\b|\ba tad\b|\ba hint\b|\blittle\b|\bjust a bit\b", "slightly"),
     (r"\ba lot(?: of)?\b|\ba great deal\b|\bby far\b", "much"),
@@ -535,7 +538,7 @@ def correct(word: str) -> str | None:
     ("fcae", "skyy", "warmr"): substitutions there turn real words into others ("pool" is not "cool").
     Longer words allow one edit of any kind, and two from eight letters on.
     """
-    if len(word) < 4 or not word.isalpha() or word in LEX or word in FILLER or word in COMMON:
+    if not 4 <= len(word) <= 20 or not word.isalpha() or word in LEX or word in FILLER or word in COMMON:
         return None
     limit = 2 if len(word) >= 8 else 1
     best: tuple[int, int, str] | None = None
@@ -783,10 +786,9 @@ def split_clauses(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
         if tok.kind == "sep":
             if current:
                 out.append((joiner, current))
-                current = []
-                joiner = tok.text
-            elif joiner in ("", ",", ";", ".") or tok.text not in (",", ";", "."):
-                joiner = tok.text if joiner in ("", ",", ";", ".") else joiner
+                current, joiner = [], tok.text
+            elif tok.text.isalpha() or not joiner:
+                joiner = tok.text  # ", and" joins with "and"
             continue
         if tok.text in SPLIT_BEFORE and current and any(t.kind not in ("filler", "neg") for t in current) \
                 and current[-1].text not in ("not", "no", "and", "to") and not (
@@ -799,8 +801,17 @@ def split_clauses(tokens: list[Token]) -> list[tuple[str, list[Token]]]:
     return out
 
 
+def _combine_levels(current: float | None, new: float) -> float:
+    """Two intensity words in a clause: the stronger of strong ones ("much, much"), the weaker of weak ones."""
+    if current is None:
+        return new
+    return max(current, new) if new > PLAIN else min(current, new)
+
+
 def read_clause(joiner: str, tokens: list[Token]) -> Clause:
-    c = Clause(" ".join(t.text for t in tokens), joiner)
+    """Sort a clause's words by class."""
+    text = " ".join(t.text for t in tokens)
+    c = Clause(text if len(text) <= 120 else text[:117] + "...", joiner)
     prev = ""
     for tok in tokens:
         kind, lex = tok.kind, tok.lex
@@ -817,8 +828,7 @@ def read_clause(joiner: str, tokens: list[Token]) -> Clause:
         elif kind == "global":
             c.whole = True
         elif kind == "int":
-            c.level = lex.level if c.level is None else max(c.level, lex.level) if lex.level > PLAIN else min(
-                c.level, lex.level)
+            c.level = _combine_levels(c.level, lex.level)
         elif kind == "neg":
             c.neg = True
         elif kind == "protect":
@@ -1181,7 +1191,10 @@ class _Reader:
             if regional and step.target != GLOBAL_TARGET:
                 continue  # a region's version keeps only the recipe's overall edits
             for place in places:
-                if place[0] != GLOBAL_TARGET and place[0] != "person" and not self.is_present(place[0]):
+                if place[0] not in (GLOBAL_TARGET, "person") and not self.is_present(place[0]):
+                    if not step.optional:
+                        self.interp.notes.append(f"'{label}': no {place[0].replace('_', ' ')} in this photo for "
+                                                 f"its {step.name} step")
                     continue
                 amount = step.amount * (factor if step.scales else 1.0)
                 scope = GLOBAL if place[0] == GLOBAL_TARGET else LOCAL
@@ -1394,6 +1407,9 @@ class _Reader:
                 e.target == "person" and "subject" in protected)
             if not inside:
                 out.append(e)
+            elif e.origin == STRONG and e.target not in protected:
+                out.append(e)  # a part named explicitly: "darken everything but the people, brighten the faces"
+                self.interp.notes.append(f"{e.where} is inside a region left alone, but was asked for explicitly")
             elif e.origin == STRONG:
                 self.unmet("contradiction", e.source, f"'{e.source}' changes {e.target.replace('_', ' ')}, which "
                                                       f"the instruction also says to leave alone; it was not done")
@@ -1434,7 +1450,9 @@ def interpret(text: str, *, regions_present: set[str] | None = None, people: int
     if not text.strip():
         reader.unmet("empty", "", "there is no instruction to follow")
         return reader.interp
-    tokens, corrections = tokenise(text)
+    if len(text) > MAX_INSTRUCTION_CHARS:
+        reader.interp.notes.append(f"only the first {MAX_INSTRUCTION_CHARS} characters of the instruction were read")
+    tokens, corrections = tokenise(text[:MAX_INSTRUCTION_CHARS])
     reader.interp.corrections = corrections
     for typed, read in corrections.items():
         reader.interp.notes.append(f"read '{typed}' as '{read}'")
@@ -1463,7 +1481,7 @@ def apply_interpretation(plan: RetouchPlan, interp: Interpretation, *, is_raw: b
     protected = set(interp.protected)
     quote = f"'{interp.text.strip()}'" if interp.text.strip() else "the instruction"
     for e in interp.edits:
-        if e.target in protected or any(contains(p, e.target) for p in protected):
+        if e.target in protected:
             editor._note(f"{e.where} is to be left alone; {e.describe()} was not applied", e.target)
             continue
         if e.target == "person" and e.person is None:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import hashlib
 import shutil
 import threading
@@ -154,6 +155,19 @@ async def test_plan_returns_plan_settings_summary_and_notes_for_a_real_photo(mak
     assert isinstance(body["settings"], dict) and isinstance(body["summary"], str)
     assert isinstance(body["notes"], list)
     assert sha256(photos[0]) == original
+
+
+async def test_plan_accepts_an_uploaded_preview_for_a_file_the_server_cannot_read(make_client, sample_photos):
+    client = await make_client()
+    jpeg = next(p for p in sample_photos if p.suffix == ".jpg")
+    photo = {"preview": base64.b64encode(jpeg.read_bytes()).decode(), "photo_id": "lr-7",
+             "path": "/Volumes/CARD/DCIM/IMG_0007.CR3", "is_raw": True}
+    resp = await post(client, "/v1/plan", {"photo": photo})
+    assert resp.status == 200, await resp.text()
+    body = await resp.json()
+    assert body["photo_id"] == "lr-7" and body["path"] == photo["path"]
+    resp = await post(client, "/v1/plan", {"photo": {**photo, "preview": "not base64!"}})
+    assert resp.status == 400 and (await resp.json())["error"]["field"] == "photo.preview"
 
 
 async def test_plan_with_an_explicit_plan_keeps_its_values(make_client, photos):

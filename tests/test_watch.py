@@ -264,6 +264,8 @@ def test_sixty_files_arriving_together_are_each_processed_exactly_once(tmp_path,
 
         def all_settled():
             files, _ = journal_rows(out / JOURNAL_NAME)
+            wrong = {n: files[n]["error"] for n in good if files.get(n, {}).get("state") == "failed"}
+            assert not wrong, f"good files failed: {wrong}"
             return (all(files.get(n, {}).get("state") == "done" for n in good)
                     and all(files.get(n, {}).get("state") == "failed" for n in bad))
         wait_for(all_settled, 600, "every file to be processed", proc)
@@ -327,6 +329,8 @@ def test_a_watcher_killed_mid_batch_resumes_without_duplicates_or_losses(tmp_pat
     try:
         def some_done():
             files, _ = journal_rows(out / JOURNAL_NAME)
+            wrong = {n: files[n]["error"] for n in contents if files.get(n, {}).get("state") == "failed"}
+            assert not wrong, f"good files failed: {wrong}"
             done = sum(1 for n in contents if files.get(n, {}).get("state") == "done")
             return done if done >= 3 else 0
         wait_for(some_done, 300, "the first photos to be done", proc)

@@ -255,6 +255,7 @@ LEX.update(_dirs(+1, "Exposure2012", "overexpose"))
 LEX.update(_dirs(-1, "Exposure2012", "underexpose"))
 LEX.update(_dirs(+1, "Dehaze", "dehaze"))
 LEX.update(_dirs(+1, "LuminanceSmoothing", "denoise"))
+LEX["stand_out"] = Lex("dir", sign=+1, default=(("brightness", +1), ("contrast", +1)))
 LEX["whiten"] = Lex("dir", sign=+1, default=(("brightness", +1), ("colourfulness", -1)))
 LEX.update(_dirs(-1, "brightness colourfulness", "tone_down"))
 # Pure direction words: they need a noun ("more contrast") or borrow one.
@@ -434,6 +435,8 @@ PHRASES: tuple[tuple[str, str], ...] = (
     (r"\b(?:everything|all|anything) but\b", "everything except"),
     (r"\beverything else\b|\bthe rest(?: of (?:the )?(?:image|photo|picture))?\b", "everything"),
     (r"\bnot so\b", "less"),
+    (r"\bstand(?:s|ing)? out(?: (?:more|better))?(?: (?:from|against) (?:the )?(?:background|backdrop|rest))?\b",
+     "stand_out"),
     (r"\bvery slightly\b|\ba (?:tiny|wee) bit\b|\bever so slightly\b|\bjust a touch\b", "tiny"),
     (r"\ba little bit\b|\ba little\b|\ba bit\b|\ba touch\b|\ba tad\b|\ba hint\b|\blittle\b|\bjust a bit\b", "slightly"),
     (r"\ba lot(?: of)?\b|\ba great deal\b|\bby far\b", "much"),
@@ -484,6 +487,7 @@ def _normalise(text: str) -> str:
 
 def _numbers_in_words(text: str) -> str:
     """'half a stop' -> '0.5 stop', 'by a stop' -> 'by 1 stop', 'two stops' -> '2 stops'."""
+    text = re.sub(r"\b(\d+/\d+) of an? (stop|ev)\b", r"\1 stop", text)
     words = "|".join(sorted((re.escape(w) for w in NUMBER_WORDS), key=len, reverse=True))
     return re.sub(rf"\b({words}) (stops?|ev)\b|\bhalf an? (stop|ev)\b",
                   lambda m: f"{NUMBER_WORDS.get(m.group(1), 0.5) if m.group(1) else 0.5:g} stop", text)
@@ -576,7 +580,13 @@ def tokenise(text: str) -> tuple[list[Token], dict[str, str]]:
         m = _NUMBER.match(raw)
         if m:
             sign, digits, denominator, unit = m.groups()
+            if denominator is not None and float(denominator) == 0:
+                tokens.append(Token(raw))  # "1/0" is not a number: left for the reader to report
+                continue
             value = float(digits) / (float(denominator) if denominator else 1.0)
+            if not math.isfinite(value) or value > 1e6:
+                tokens.append(Token(raw))
+                continue
             value = -value if sign == "-" else value
             unit = None if unit is None else ("%" if unit in ("%", "percent") else "ev")
             tokens.append(Token(raw, value=value, unit=unit, signed=bool(sign)))
@@ -755,6 +765,7 @@ class Clause:
     position: str | None = None
     ordinal: int | None = None
     pronoun: bool = False  # "it", "them": may point back at the region of the clause before
+    statement: bool = False  # describes the photo ("it is a bit dark") rather than asking
     borrowed: bool = False
     lent: bool = False  # a later clause took its region ("the background is distracting, darken it")
 
@@ -774,6 +785,14 @@ class Clause:
     def content(self) -> bool:
         return self.has_action or self.has_target or self.negative or bool(self.unsupported or self.unknown)
 
+
+# "it is a bit dark": a description of the photo, so the wish is the opposite; "make it dark" is a wish.
+COPULAS = frozenset("is are was were looks look looking seems seem feels feel appears".split())
+WISHES = frozenset("make makes should want wanted like need needs would could can please let get turn go "
+                   "keep give".split())
+DESCRIBING = frozenset("bright light dark dim warm cool cold blue yellow orange green magenta pink purple saturated "
+                       "desaturated unsaturated vivid vibrant colourful colorful rich muted pale contrasty punchy "
+                       "sharp crisp soft smooth".split())
 
 SPLIT_BEFORE = frozenset({"without", "except", "not", "no", "never", "avoid", "keep", "leave"})
 
@@ -815,6 +834,8 @@ def read_clause(joiner: str, tokens: list[Token]) -> Clause:
     prev = ""
     for tok in tokens:
         kind, lex = tok.kind, tok.lex
+        if tok.text in ("it", "them", "those", "these"):
+            c.pronoun = True
         if kind == "num":
             c.number = tok
         elif kind == "dir":
@@ -857,15 +878,13 @@ def read_clause(joiner: str, tokens: list[Token]) -> Clause:
             c.position = lex.name
         elif kind == "ord":
             c.ordinal = int(lex.level)
-        elif tok.text in ("it", "them", "those", "these") and kind in ("filler", "person"):
-            c.pronoun = True
-            if kind == "person":
-                c.persons.append(tok.text)
         elif kind == "unknown":
             c.unknown.append(tok.text)
             if prev in DETERMINERS or prev in PREPOSITIONS:
                 c.unknown_slot.append(tok.text)
         prev = tok.text
+    words = {t.text for t in tokens}
+    c.statement = bool(words & COPULAS) and not words & WISHES
     if c.keep or c.protect or c.except_:
         c.asis = c.asis or "clean" in c.styles  # "keep the skin natural": natural means as it is
         if c.asis:
@@ -887,10 +906,12 @@ def _inherit(clauses: list[Clause]) -> None:
         if c.negative or i == 0:
             continue
         prev = clauses[i - 1]
-        if c.pronoun and c.has_action and not c.regions and prev.regions and not prev.has_action \
-                and not prev.negative:
-            # "the background is distracting, darken it"
-            c.regions, c.persons = list(prev.regions), [p for p in c.persons if p != "them"]
+        plural = bool(set(c.persons) & {"them", "those", "these"})
+        if c.pronoun and c.has_action and not c.regions and prev.regions and not prev.negative and (
+                plural or not prev.has_action):
+            # "the background is distracting, darken it"; "the faces look dark, brighten them"
+            c.regions = list(prev.regions)
+            c.persons = [p for p in c.persons if p not in ("them", "those", "these")]
             c.borrowed = prev.lent = True
             continue
         if prev.negative or not prev.has_action:
@@ -1103,9 +1124,10 @@ class _Reader:
             return out
         if defaults:
             for word, lex in defaults:
+                describes = c.statement and word in DESCRIBING and not c.enough
                 for name, s in lex.default:
                     s = s * (sign if sign is not None else 1)
-                    out.append((name, -s if c.too else s, word))
+                    out.append((name, -s if c.too or describes else s, word))
             return out
         if "recover" in special:
             return [("Highlights2012", -1, "recover")]
@@ -1368,7 +1390,7 @@ class _Reader:
                                     f"out: the instruction asks for it explicitly")
                 continue
             kept.append(e)
-        edits = self.contradictions(kept)
+        edits = self.contradictions(self.merge(kept))
         edits = self.protect(edits)
         interp.edits = self.constrain(edits)
         if STRONG in self.classes:
@@ -1383,20 +1405,40 @@ class _Reader:
             interp.kind = STRONG
         return interp
 
-    def contradictions(self, edits: list[Edit]) -> list[Edit]:
-        groups: dict[tuple, list[Edit]] = {}
+    def merge(self, edits: list[Edit]) -> list[Edit]:
+        """The same request said twice ("it is too bright, make it darker") is done once, the larger."""
+        out: list[Edit] = []
         for e in edits:
-            if e.origin == STRONG and e.op == "add" and e.direction:
-                groups.setdefault((e.target, e.person, e.family), []).append(e)
+            twin = next((o for o in out if (o.target, o.person, o.name, o.op, o.direction, o.origin)
+                         == (e.target, e.person, e.name, e.op, e.direction, e.origin)), None)
+            if twin is None:
+                out.append(e)
+            elif abs(e.amount) > abs(twin.amount):
+                twin.amount, twin.explicit = e.amount, e.explicit
+        return out
+
+    def contradictions(self, edits: list[Edit]) -> list[Edit]:
+        """Explicit requests that pull the same thing both ways on the same target cancel out: the same
+        attribute or slider, or an attribute and its primary slider ("brighter" and "less exposure"). Two
+        different sliders of one attribute do not ("more saturation, less vibrance")."""
+        def clash(a: Edit, b: Edit) -> bool:
+            if a.direction == b.direction or (a.target, a.person) != (b.target, b.person):
+                return False
+            if a.name == b.name:
+                return True
+            return (a.attribute is not None and b.family == a.attribute) or (
+                b.attribute is not None and a.family == b.attribute)
+
+        strong = [e for e in edits if e.origin == STRONG and e.op == "add" and e.direction]
         bad: set[int] = set()
-        for (target, person, fam), group in groups.items():
-            if {e.direction for e in group} == {1, -1}:
-                bad |= {id(e) for e in group}
-                sources = list(dict.fromkeys(e.source for e in group))
-                said = "' and '".join(sources) if len(sources) > 1 else sources[0]
-                self.unmet("contradiction", said, f"'{said}' asks for {fam} to go both up and down on "
-                                                  f"{'the whole photo' if target == GLOBAL_TARGET else target}, "
-                                                  f"so neither was done")
+        for i, a in enumerate(strong):
+            for b in strong[i + 1:]:
+                if clash(a, b):
+                    bad |= {id(a), id(b)}
+                    said = a.source if a.source == b.source else f"{a.source}' and '{b.source}"
+                    where = "the whole photo" if a.target == GLOBAL_TARGET else a.where.replace("_", " ")
+                    self.unmet("contradiction", said, f"'{said}' asks for {a.family} to go both up and down on "
+                                                      f"{where}, so neither was done")
         return [e for e in edits if id(e) not in bad]
 
     def protect(self, edits: list[Edit]) -> list[Edit]:

@@ -1,6 +1,7 @@
 """Turn request JSON into the facade's types, with a typed error naming the offending field."""
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import json
@@ -17,6 +18,8 @@ from ..core.plan import RetouchPlan
 from ..retoucher import PhotoRequest, PlanRequest
 from .errors import InvalidPath, InvalidRequest, OutputExists
 
+LARGE_BODY = 256 * 1024
+
 
 async def json_body(request: web.Request) -> dict:
     """The body as a JSON object (aiohttp enforces the size limit while reading)."""
@@ -24,7 +27,10 @@ async def json_body(request: web.Request) -> dict:
     if not raw:
         raise InvalidRequest("the request needs a JSON body")
     try:
-        data = json.loads(raw)
+        if len(raw) > LARGE_BODY:  # uploaded previews: parse off the event loop
+            data = await asyncio.get_running_loop().run_in_executor(None, json.loads, raw)
+        else:
+            data = json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidRequest(f"the body is not valid JSON ({exc})") from None
     if not isinstance(data, dict):

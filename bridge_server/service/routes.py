@@ -83,7 +83,7 @@ async def plan_schema(request: web.Request) -> web.Response:
      response="PlanResult", errors=(404, 409, 413, 415, 422, 503))
 async def plan(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = parse.photo(data.get("photo"))
+    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
     plan_request = parse.plan_request(data)
     want_xmp = bool(parse.field(data, "want_xmp", bool))
     retoucher, pool = _state(request)
@@ -106,7 +106,7 @@ async def plan(request: web.Request) -> web.Response:
      errors=(404, 409, 415, 422, 503))
 async def sidecar(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = parse.photo(data.get("photo"))
+    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
     plan_request = parse.plan_request(data)
     retoucher, pool = _state(request)
 
@@ -128,7 +128,7 @@ async def sidecar(request: web.Request) -> web.Response:
      errors=(404, 409, 415, 422, 503))
 async def render(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = parse.photo(data.get("photo"))
+    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
     out = parse.out_path(data.get("out"), "out", overwrite=bool(parse.field(data, "overwrite", bool)),
                          sources=(photo.path,) if photo.path else ())
     default_format = "tiff" if out.suffix.lower() in (".tif", ".tiff") else "jpeg"
@@ -221,7 +221,7 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def feedback(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
     catalog = parse.catalog(data.get("catalog"), required=True)
-    photo = parse.photo(data.get("photo"))
+    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
     if photo.settings is None:
         raise InvalidRequest("photo.settings (what the photographer kept) is required", field="photo.settings")
     proposed = parse.plan(data.get("proposed"), "proposed")

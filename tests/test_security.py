@@ -218,7 +218,8 @@ def test_serve_prints_where_it_listens_and_stops_cleanly_on_signals(signum):
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10) as resp:
             assert resp.status == 200
         proc.send_signal(signum)
-        out, _ = proc.communicate(timeout=30)
+        proc.wait(30)
+        out = proc.stdout.read()  # (communicate() with a timeout would skip buffered lines)
     finally:
         if proc.poll() is None:
             proc.kill()

@@ -194,6 +194,14 @@ async def test_plan_of_a_corrupt_image_is_422_naming_the_file(make_client, tmp_p
         assert error["path"] == str(bad)
 
 
+async def test_images_above_the_pixel_limit_are_413(make_client, photos):
+    client = await make_client(max_pixels=100_000)  # the samples are 150k pixels and more
+    resp = await post(client, "/v1/plan", {"photo": {"path": str(photos[1])}})
+    assert resp.status == 413, await resp.text()
+    error = (await resp.json())["error"]
+    assert error["code"] == "image_too_large" and error["path"] == str(photos[1])
+
+
 async def test_plan_of_a_missing_file_is_404_naming_it(make_client, tmp_path):
     client = await make_client()
     missing = tmp_path / "nowhere" / "IMG_0001.CR3"

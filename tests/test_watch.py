@@ -89,10 +89,14 @@ def wait_for(condition, timeout: float, what: str, proc: subprocess.Popen | None
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def start_watcher(*args: str) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "bridge_server.cli", "watch", *args, "--no-models"],
+def start_watcher(*args: str) -> tuple[subprocess.Popen, list[str]]:
+    """The watcher as a subprocess; its output lines are collected (by a thread, so the pipe never fills)."""
+    proc = subprocess.Popen([sys.executable, "-m", "bridge_server.cli", "watch", *args, "--no-models"],
                             cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
+    return proc, lines
 
 
 def folder_hashes(folder: Path) -> dict[str, str]:
@@ -256,9 +260,10 @@ def test_sixty_files_arriving_together_are_each_processed_exactly_once(tmp_path,
     assert len(arrivals) == 60
     good = sorted(n for n in arrivals if n not in bad)
 
-    proc = start_watcher(str(inbox), "--out", str(out), "--stable", "1.0", "--rescan", "2")
+    proc, lines = start_watcher(str(inbox), "--out", str(out), "--stable", "1.0", "--rescan", "2")
     try:
-        assert "watching" in proc.stdout.readline()
+        wait_for(lambda: lines, 60, "the watcher to start", proc)
+        assert lines[0].startswith("watching")
         with ThreadPoolExecutor(12) as writers:  # all 60 arrive together
             list(writers.map(lambda item: item[1][1](inbox / item[0], item[1][0]), arrivals.items()))
 
@@ -278,7 +283,9 @@ def test_sixty_files_arriving_together_are_each_processed_exactly_once(tmp_path,
                  120, "the replaced file to be processed again", proc)
         time.sleep(2.5)  # a rescan later: still nothing processed twice
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
+        proc.wait(60)
+        time.sleep(0.2)  # the reader thread takes the last lines
+        output = "".join(lines)
     finally:
         if proc.poll() is None:
             proc.kill()
@@ -325,7 +332,7 @@ def test_a_watcher_killed_mid_batch_resumes_without_duplicates_or_losses(tmp_pat
     (inbox / "bad_random.jpg").write_bytes(bad["bad_random.jpg"])
     total = len(contents)
 
-    proc = start_watcher(str(inbox), "--out", str(out), "--stable", "0.2")
+    proc, _ = start_watcher(str(inbox), "--out", str(out), "--stable", "0.2")
     try:
         def some_done():
             files, _ = journal_rows(out / JOURNAL_NAME)
@@ -366,7 +373,9 @@ def test_a_watcher_killed_mid_batch_resumes_without_duplicates_or_losses(tmp_pat
 
 
 def test_the_watcher_runs_inside_the_server(tmp_path, sample_photos):
-    """`serve --watch DIR`: the server's own Retoucher processes what arrives in the folder."""
+    """`serve --watch DIR`: the server's own Retoucher processes what arrives; health reports the folder."""
+    import json
+    import urllib.request
     inbox = tmp_path / "in"
     inbox.mkdir()
     (inbox / "gen_7.jpg").write_bytes(generated_jpeg(7))
@@ -374,13 +383,25 @@ def test_the_watcher_runs_inside_the_server(tmp_path, sample_photos):
                              "--watch", str(inbox)], cwd=ROOT, env=dict(os.environ), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
     try:
-        wait_for(lambda: (inbox / "gen_7.xmp").exists(), 120, "the sidecar of a photo already there", proc)
+        line = proc.stdout.readline()
+        assert "listening on http://127.0.0.1:" in line, line + proc.stdout.read()
+        port = int(line.strip().rsplit(":", 1)[1])
+
+        def watch_status():
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/health", timeout=10) as resp:
+                (status,) = json.load(resp)["watch"]
+            assert status["in"] == str(inbox.resolve()) and status["errors"] == 0, status
+            return status
+
+        wait_for(lambda: watch_status()["processed"] == 1, 120, "the photo already there", proc)
         (inbox / "gen_8.jpg").write_bytes(generated_jpeg(8))
-        wait_for(lambda: (inbox / "gen_8.xmp").exists(), 120, "the sidecar of a photo that arrived", proc)
+        wait_for(lambda: watch_status()["processed"] == 2, 120, "the photo that arrived", proc)
+        assert (inbox / "gen_7.xmp").is_file() and (inbox / "gen_8.xmp").is_file()
         proc.send_signal(signal.SIGTERM)
-        output, _ = proc.communicate(timeout=60)
+        proc.wait(60)
+        output = line + proc.stdout.read()  # (communicate() with a timeout would skip buffered lines)
     finally:
         if proc.poll() is None:
             proc.kill()
     assert proc.returncode == 0, output
-    assert f"watching {inbox}" in output
+    assert f"watching {inbox.resolve()}" in output

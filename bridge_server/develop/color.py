@@ -98,23 +98,24 @@ def illuminant_xyz(mired: Tensor, duv: Tensor) -> tuple[Tensor, Tensor, Tensor]:
     return x / y, torch.ones_like(x), (1.0 - x - y) / y
 
 
-def _mix(m: np.ndarray, a: Tensor, b: Tensor, c: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def _mix(m: np.ndarray, a: Tensor, b: Tensor, c: Tensor) -> list[Tensor]:
     """A constant 3x3 matrix on three same-shape tensors (written out: fuses in compiled code)."""
-    return tuple(float(m[i, 0]) * a + float(m[i, 1]) * b + float(m[i, 2]) * c for i in range(3))
+    rows = m.tolist()
+    return [rows[i][0] * a + rows[i][1] * b + rows[i][2] * c for i in range(3)]
 
 
-_WHITE_PER_GAIN = (np.asarray(REC709_LUMA) @ CONE_TO_RGB) * RGB_TO_CONE.sum(axis=1)
+_WHITE_PER_GAIN = ((np.asarray(REC709_LUMA) @ CONE_TO_RGB) * RGB_TO_CONE.sum(axis=1)).tolist()
 
 
-def cone_gains(ref_mired: Tensor, ref_duv: Tensor, mired: Tensor, duv: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def cone_gains(ref_mired: Tensor, ref_duv: Tensor, mired: Tensor, duv: Tensor) -> list[Tensor]:
     """Von Kries gains of the three Bradford cones that make light of the chosen white neutral in an image
     balanced for the reference white, scaled so that white keeps its luminance. Choosing a bluer light than
     the reference (fewer mired) warms the image."""
     ref = _mix(BRADFORD, *illuminant_xyz(ref_mired, ref_duv))
     chosen = _mix(BRADFORD, *illuminant_xyz(mired, duv))
-    gains = [r / c for r, c in zip(ref, chosen)]
-    white = sum(float(w) * g for w, g in zip(_WHITE_PER_GAIN, gains))
-    return tuple(g / white for g in gains)
+    gains = [ref[i] / chosen[i] for i in range(3)]
+    white = _WHITE_PER_GAIN[0] * gains[0] + _WHITE_PER_GAIN[1] * gains[1] + _WHITE_PER_GAIN[2] * gains[2]
+    return [g / white for g in gains]
 
 
 def wb_matrix(gains: Tensor) -> Tensor:
@@ -126,9 +127,9 @@ def wb_matrix(gains: Tensor) -> Tensor:
 
 def apply_matrix(rgb: Tensor, m: Tensor) -> Tensor:
     """A 3x3 matrix on the channel axis: (*, 3, H, W) -> (*, 3, H, W)."""
-    if torch.compiler.is_compiling():  # written out, so that the compiler fuses it with its neighbours
-        r, g, b = rgb.split(1, dim=-3)
-        return torch.cat([m[i, 0] * r + m[i, 1] * g + m[i, 2] * b for i in range(3)], dim=-3)
+    if torch.compiler.is_compiling():  # written out (and stacked, not concatenated): fuses with its neighbours
+        r, g, b = rgb.unbind(dim=-3)
+        return torch.stack([m[i, 0] * r + m[i, 1] * g + m[i, 2] * b for i in range(3)], dim=-3)
     return torch.einsum("ij,...jhw->...ihw", m.to(rgb.dtype), rgb)
 
 

@@ -28,10 +28,11 @@ TEXTURE_SIGMA = 0.03
 DEHAZE_STRENGTH = 0.9  # Dehaze +100 removes 90% of the estimated haze
 HAZE_ADDED = 0.6  # Dehaze -100 veils the image toward the haze colour by up to 60%
 VIBRANCE_GAIN = 1.0  # Vibrance +100 doubles the chroma of fully muted colours
-SKIN_HUE_DEG = 25.0  # skin hue in the gamma-2 hexagonal hue used here (sRGB skin tones lie at 15..35)
+SKIN_HUE_DEG = 18.0  # skin hue on the hexagonal hue circle of linear RGB (sRGB skin tones lie at 10..30)
 SKIN_PROTECTION = 0.75  # share of the vibrance change that skin is spared
 HSL_HUE_SHIFT_DEG = 30.0  # an HSL hue slider at +-100 turns its colour by 30 degrees
 HSL_LUMINANCE_EV = 1.0  # an HSL luminance slider at +-100 moves its colour by 1 EV
+_SKIN_COS = math.cos(math.radians(35.0))  # skin hues lie within 35 degrees of SKIN_HUE_DEG
 
 _SQRT3_2 = math.sqrt(3.0) / 2.0
 
@@ -135,46 +136,47 @@ def chroma_scale(rgb: Tensor, y: Tensor, factor: Tensor) -> Tensor:
 
 
 def _encoded(rgb: Tensor) -> Tensor:
-    """A gamma-2 encoding (sqrt): close enough to sRGB for judging hue and saturation, and cheap."""
+    """A gamma-2 encoding (sqrt): close enough to sRGB for judging hue, and cheap."""
     return rgb.clamp(min=0.0).sqrt()
 
 
-def hue_plane(enc: Tensor) -> tuple[Tensor, Tensor]:
-    """Coordinates in the hexagonal hue plane of encoded RGB: red at 0, yellow 60, green 120... degrees."""
-    r, g, b = enc.split(1, dim=-3)
+def hue_plane(rgb: Tensor) -> tuple[Tensor, Tensor]:
+    """Coordinates in the hexagonal hue plane: red at 0, yellow 60, green 120... degrees. (N, 1, H, W) each."""
+    r, g, b = rgb.split(1, dim=-3)
     return r - 0.5 * (g + b), _SQRT3_2 * (g - b)
 
 
-def hsv_saturation(enc: Tensor) -> Tensor:
-    """(max - min) / max of encoded RGB: 0 for greys, 1 for pure colours. (N, 1, H, W)."""
-    hi = enc.amax(dim=-3, keepdim=True)
-    lo = enc.amin(dim=-3, keepdim=True)
-    return (hi - lo) / (hi + 1e-6)
+def saturation_of(rgb: Tensor) -> Tensor:
+    """HSV-style saturation (max - min) / max of the gamma-2 encoded colour, from linear rgb:
+    1 - sqrt(min / max). 0 for greys, 1 for pure colours. (N, 1, H, W)."""
+    r, g, b = rgb.split(1, dim=-3)  # element-wise max/min: a reduction over channels would not fuse
+    hi = torch.maximum(torch.maximum(r, g), b)
+    lo = torch.minimum(torch.minimum(r, g), b).clamp(min=0.0)
+    return 1.0 - torch.sqrt(lo / hi.clamp(min=1e-6)).clamp(max=1.0)
 
 
-def skin_likeness(enc: Tensor, sat: Tensor) -> Tensor:
-    """0..1: how much a colour looks like skin (hue near orange, moderate saturation)."""
-    alpha, beta = hue_plane(enc)
+def skin_likeness(rgb: Tensor, sat: Tensor) -> Tensor:
+    """0..1: how much a colour looks like skin: hue near orange (measured on linear values, where sRGB skin
+    tones lie at 10..30 degrees), moderate saturation."""
+    alpha, beta = hue_plane(rgb)
     h = math.radians(SKIN_HUE_DEG)
-    cos_dist = (alpha * math.cos(h) + beta * math.sin(h)) * torch.rsqrt(alpha * alpha + beta * beta + 1e-8)
-    near_hue = smoothstep((cos_dist - math.cos(math.radians(40.0))) / (1.0 - math.cos(math.radians(40.0))))
+    cos_dist = (alpha * math.cos(h) + beta * math.sin(h)) * torch.rsqrt(alpha * alpha + beta * beta + 1e-12)
+    near_hue = smoothstep((cos_dist - _SKIN_COS) * (1.0 / (1.0 - _SKIN_COS)))
     return near_hue * smoothstep(sat * (1.0 / 0.12)) * (1.0 - smoothstep((sat - 0.45) * (1.0 / 0.3)))
 
 
 def vibrance_factor(rgb: Tensor, amount: Tensor) -> Tensor:
     """Chroma factor for Vibrance: muted colours move most ((1 - saturation)^2), skin is largely spared."""
-    enc = _encoded(rgb)
-    sat = hsv_saturation(enc)
+    sat = saturation_of(rgb)
     muted = (1.0 - sat) * (1.0 - sat)
-    return 1.0 + (amount * VIBRANCE_GAIN) * muted * (1.0 - SKIN_PROTECTION * skin_likeness(enc, sat))
+    return 1.0 + (amount * VIBRANCE_GAIN) * muted * (1.0 - SKIN_PROTECTION * skin_likeness(rgb, sat))
 
 
 def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: bool) -> Tensor:
     """Per-colour-band Hue/Saturation/Luminance. table (n, 3) over hue 0..360 degrees: hue shift (degrees),
     chroma factor - 1, luminance change (EV), already interpolated smoothly between the 8 band centres.
     Greys (no hue) are left alone; the flags skip parts that are all zero."""
-    enc = _encoded(rgb)
-    alpha, beta = hue_plane(enc)
+    alpha, beta = hue_plane(_encoded(rgb))
     deg = torch.atan2(beta, alpha) * (180.0 / math.pi) % 360.0
     n = table.shape[0]
     pos = deg * (n / 360.0)
@@ -184,7 +186,7 @@ def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: boo
     rows0 = table.index_select(0, i0.reshape(-1))
     rows1 = table.index_select(0, ((i0 + 1) % n).reshape(-1))
     vals = torch.lerp(rows0, rows1, frac.reshape(-1, 1)).T.reshape(3, *deg.shape)
-    defined = smoothstep(hsv_saturation(enc) * (1.0 / 0.2))
+    defined = smoothstep(saturation_of(rgb) * (1.0 / 0.2))
     out = rgb
     if lum:
         out = out * torch.exp2(vals[2] * defined)
@@ -202,7 +204,7 @@ def rotate_hue(rgb: Tensor, y: Tensor, angle: Tensor) -> Tensor:
     c, s = torch.cos(angle), torch.sin(angle)
     mean = (r + g + b) * (1.0 / 3.0)
     k = 1.0 / math.sqrt(3.0)
-    cross = torch.cat([g - b, b - r, r - g], dim=-3) * k
+    cross = torch.stack([g - b, b - r, r - g], dim=-3)[..., 0, :, :] * k
     rotated = rgb * c + cross * s + mean * (1.0 - c)
     return rotated + (y - luminance(rotated))
 

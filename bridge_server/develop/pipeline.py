@@ -76,7 +76,11 @@ class Maps:
     def local(self, name: str) -> Tensor:
         """What the local edits add to `name` here: (1, 1, h, w)."""
         row = self.coef[LOCAL_ORDER.index(name)]
-        return (self.weights * row.view(1, -1, 1, 1)).sum(dim=1, keepdim=True)
+        w = self.weights
+        total = w[:, :1] * row[0]
+        for k in range(1, w.shape[1]):  # written out: fuses into one loop in compiled code
+            total = total + w[:, k:k + 1] * row[k]
+        return total
 
     def amount(self, name: str) -> Tensor:
         """A 0-d global amount, or (N, 1, h, w) where local edits change it."""
@@ -118,8 +122,8 @@ def local_white_balance(rgb_cone: Tensor, maps: Maps) -> Tensor:
     gains = cone_gains(wb[0], wb[1], mired.clamp(*MIRED_RANGE), duv)
     if "exposure" in f.local:
         ev = torch.exp2(maps.local("exposure"))
-        gains = tuple(g * ev for g in gains)
-    return apply_matrix(rgb_cone * torch.cat(torch.broadcast_tensors(*gains), dim=1),
+        gains = [g * ev for g in gains]
+    return apply_matrix(rgb_cone * torch.stack(torch.broadcast_tensors(*gains), dim=1)[:, :, 0],
                         torch.as_tensor(CONE_TO_RGB, dtype=rgb_cone.dtype, device=rgb_cone.device))
 
 

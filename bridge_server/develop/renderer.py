@@ -208,7 +208,7 @@ def _kernel(features: Features, compiled: bool):
         if not compiled:
             _kernels[key] = eager
         else:
-            fused = torch.compile(eager, dynamic=False)
+            fused = torch.compile(eager, dynamic=False, fullgraph=True)
 
             def run(*args, **kwargs):
                 if not _compile_broken:

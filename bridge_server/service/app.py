@@ -81,13 +81,18 @@ async def _jobs(app: web.Application) -> AsyncIterator[None]:
 async def _watchers(app: web.Application) -> AsyncIterator[None]:
     from .watch import Watcher
     config = app[keys.CONFIG]
-    watchers = []
-    for folder in config.watch:
-        watcher = Watcher(app[keys.RETOUCHER], folder, workers=1, report=lambda line: log.info("watch %s", line))
-        watcher.start()
-        log.info("watching %s (%s)", watcher.in_dir, watcher.mode)
-        watchers.append(watcher)
+    loop = asyncio.get_running_loop()
+    watchers: list[Watcher] = []
+    try:
+        for folder in config.watch:
+            watcher = Watcher(app[keys.RETOUCHER], folder, workers=1,
+                              report=lambda line: log.info("watch %s", line))
+            watcher.start()
+            log.info("watching %s (%s)", watcher.in_dir, watcher.mode)
+            watchers.append(watcher)
+    except BaseException:
+        await asyncio.gather(*(loop.run_in_executor(None, w.stop) for w in watchers))
+        raise
     app[keys.WATCHERS] = watchers
     yield
-    loop = asyncio.get_running_loop()
     await asyncio.gather(*(loop.run_in_executor(None, w.stop) for w in watchers))

@@ -83,10 +83,10 @@ async def plan_schema(request: web.Request) -> web.Response:
      response="PlanResult", errors=(404, 409, 413, 415, 422, 503))
 async def plan(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
+    retoucher, pool = _state(request)
+    photo = await pool.run_unqueued(parse.photo, data.get("photo"))  # stat, base64: off the loop
     plan_request = parse.plan_request(data)
     want_xmp = bool(parse.field(data, "want_xmp", bool))
-    retoucher, pool = _state(request)
 
     def work() -> dict:
         result = retoucher.plan(photo, plan_request)
@@ -106,9 +106,9 @@ async def plan(request: web.Request) -> web.Response:
      errors=(404, 409, 415, 422, 503))
 async def sidecar(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
-    plan_request = parse.plan_request(data)
     retoucher, pool = _state(request)
+    photo = await pool.run_unqueued(parse.photo, data.get("photo"))  # stat, base64: off the loop
+    plan_request = parse.plan_request(data)
 
     def work() -> dict:
         result = retoucher.plan(photo, plan_request)
@@ -128,7 +128,8 @@ async def sidecar(request: web.Request) -> web.Response:
      errors=(404, 409, 415, 422, 503))
 async def render(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
-    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
+    retoucher, pool = _state(request)
+    photo = await pool.run_unqueued(parse.photo, data.get("photo"))  # stat, base64: off the loop
     out = parse.out_path(data.get("out"), "out", overwrite=bool(parse.field(data, "overwrite", bool)),
                          sources=(photo.path,) if photo.path else ())
     default_format = "tiff" if out.suffix.lower() in (".tif", ".tiff") else "jpeg"
@@ -142,7 +143,6 @@ async def render(request: web.Request) -> web.Response:
     if explicit is not None and xmp_path is not None:
         raise InvalidRequest("give a plan or an xmp_path, not both", field="xmp_path")
     catalog = parse.catalog(data.get("catalog"))
-    retoucher, pool = _state(request)
 
     def work() -> dict:
         if xmp_path is not None:
@@ -221,11 +221,11 @@ async def cancel_job(request: web.Request) -> web.Response:
 async def feedback(request: web.Request) -> web.Response:
     data = await parse.json_body(request)
     catalog = parse.catalog(data.get("catalog"), required=True)
-    photo = await request.app[keys.POOL].run_unqueued(parse.photo, data.get("photo"))  # stat, base64
+    retoucher, pool = _state(request)
+    photo = await pool.run_unqueued(parse.photo, data.get("photo"))  # stat, base64: off the loop
     if photo.settings is None:
         raise InvalidRequest("photo.settings (what the photographer kept) is required", field="photo.settings")
     proposed = parse.plan(data.get("proposed"), "proposed")
-    retoucher, pool = _state(request)
     return reply(await pool.run(retoucher.feedback, catalog, photo, proposed))
 
 

@@ -17,6 +17,7 @@ import os
 import queue
 import shutil
 import sqlite3
+import stat
 import tempfile
 import threading
 import time
@@ -298,9 +299,16 @@ class Watcher:
 
     # -- running -----------------------------------------------------------------------------------------
     def start(self) -> None:
-        """Run in a background thread (inside the server)."""
-        self._thread = threading.Thread(target=self.run, name=f"watch {self.in_dir.name}", daemon=True)
+        """Run in a background thread (inside the server). A folder another watcher holds raises here."""
+        self._lock()
+        self._thread = threading.Thread(target=self._run_logged, name=f"watch {self.in_dir.name}", daemon=True)
         self._thread.start()
+
+    def _run_logged(self) -> None:
+        try:
+            self.run()
+        except Exception:  # noqa: BLE001 - a thread's death must at least be told
+            log.exception("the watcher of %s stopped", self.in_dir)
 
     @property
     def stopping(self) -> bool:
@@ -313,7 +321,8 @@ class Watcher:
 
     def run(self, once: bool = False) -> WatchStats:
         """Process what is there and (unless `once`) what arrives, until `stop()`."""
-        self._lock()
+        if self._lock_fh is None:
+            self._lock()
         journal = Journal(self.journal_path)
         observer = None
         executor = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="airetouch-watch")
@@ -349,6 +358,7 @@ class Watcher:
             journal.close()
             if self._lock_fh is not None:
                 self._lock_fh.close()
+                self._lock_fh = None
         return self.stats
 
     def _observe(self):
@@ -398,7 +408,7 @@ class Watcher:
         except OSError:
             self._seen.pop(path, None)
             return
-        if not path.is_file():
+        if not stat.S_ISREG(st.st_mode):
             return
         now = time.monotonic()
         seen = self._seen.get(path)

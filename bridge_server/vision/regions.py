@@ -1,0 +1,133 @@
+"""`analyse`: find the people, their faces and skin, the sky and the background, measure them, describe the scene."""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..imaging.color import linear_to_srgb
+from ..imaging.decode import resize_to_edge
+from .scene import SceneDescriptor, describe_scene
+from .sky import detect_sky
+from .skin import body_skin
+from .stats import RegionStats, all_region_stats, lab_image
+
+WORKING_EDGE = 1024
+
+
+@dataclass
+class Analysis:
+    """What vision saw in one photo. Masks are float32 HxW in 0..1 at the working image's size."""
+
+    working: np.ndarray  # linear light, long edge <= WORKING_EDGE
+    masks: dict[str, np.ndarray]
+    confidence: dict[str, float]
+    faces: list[Any]
+    people: list[dict]  # per person instance: index, box (normalised x0, y0, x1, y1), face box
+    stats: dict[str, RegionStats]
+    scene: SceneDescriptor
+    notes: list[str] = field(default_factory=list)
+    fallbacks: list[str] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    source_size: tuple[int, int] | None = None
+
+    def describe(self) -> dict:
+        """A JSON-friendly summary (for --explain and the API)."""
+        return {"regions": {k: {"share": round(float(m.mean()), 4), "confidence": self.confidence.get(k)}
+                            for k, m in self.masks.items()},
+                "faces": len(self.faces), "people": self.people, "scene": self.scene.to_dict(),
+                "stats": {k: v.to_dict() for k, v in self.stats.items()}, "notes": self.notes,
+                "fallbacks": self.fallbacks}
+
+
+def _flash_likelihood(stats: dict[str, RegionStats]) -> float:
+    """Flash: faces much brighter than a dark background."""
+    face, back = stats.get("face_skin"), stats.get("background")
+    if face is None or back is None:
+        return 0.0
+    gap = face.l_p50 - back.l_p50
+    return float(np.clip((gap - 10) / 25, 0, 1) * (1.0 if back.l_p50 < 45 else 0.5))
+
+
+def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> Analysis:
+    """Analyse a DecodedImage or a linear HxWx3 array at a working size of about `max_edge` pixels."""
+    from . import face_parts, faces as face_mod, landmarks, people
+    times: dict[str, float] = {}
+    start = time.perf_counter()
+    pixels = image.pixels if hasattr(image, "pixels") else np.asarray(image, np.float32)
+    source_size = getattr(image, "source_size", (pixels.shape[1], pixels.shape[0]))
+    working = np.ascontiguousarray(resize_to_edge(pixels, max_edge), dtype=np.float32)
+    h, w = working.shape[:2]
+    srgb = np.clip(np.asarray(linear_to_srgb(np.clip(working, 0, 1))) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    lab = lab_image(working)
+    notes: list[str] = list(getattr(image, "notes", []) or [])
+    fallbacks: list[str] = []
+    times["prepare"] = time.perf_counter() - start
+
+    t = time.perf_counter()
+    found, face_notes = face_mod.detect_faces(srgb, use_models=use_models)
+    if found and all(f.source != "haar" for f in found):
+        landmarks.add_landmarks(srgb, found, use_models=use_models)
+    fallbacks += [n for n in face_notes if "fallback" in n.lower()]
+    notes += [n for n in face_notes if "fallback" not in n.lower()]
+    times["faces"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    masks: dict[str, np.ndarray] = {}
+    confidence: dict[str, float] = {}
+    person_list: list[dict] = []
+    person, person_conf, person_notes = people.person_mask(srgb, found, use_models=use_models)
+    fallbacks += [n for n in person_notes if "fallback" in n.lower()]
+    if found and person is not None and person.max() > 0.5:
+        masks["subject"] = person
+        confidence["subject"] = person_conf
+        for index, (mask_i, box_i) in enumerate(people.person_instances(person, found)):
+            masks[f"person:{index}"] = mask_i
+            confidence[f"person:{index}"] = person_conf
+            person_list.append({"index": index, "box": [round(float(v), 4) for v in box_i],
+                                "face_box": [round(float(v), 1) for v in found[index].box] if index < len(found)
+                                else None})
+        parts, part_conf = face_parts.face_part_masks(found, (h, w))
+        masks.update(parts)
+        confidence.update(part_conf)
+    times["people"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    subject = masks.get("subject")
+    if "face_skin" in masks and subject is not None:
+        face_area = np.clip(masks["face_skin"] + masks.get("eyes", 0) + masks.get("lips", 0)
+                            + masks.get("eyebrows", 0), 0, 1)
+        skin, skin_conf = body_skin(lab, subject, masks["face_skin"], _dilate(face_area, max(h, w) // 60))
+        if skin.max() > 0.5:
+            masks["body_skin"] = skin
+            confidence["body_skin"] = skin_conf
+    background = 1.0 - subject if subject is not None else np.ones((h, w), np.float32)
+    masks["background"] = background.astype(np.float32)
+    confidence["background"] = confidence.get("subject", 0.9)
+    pre_stats = all_region_stats(lab, {k: masks[k] for k in ("face_skin", "background") if k in masks})
+    flash = _flash_likelihood(pre_stats)
+    sky = detect_sky(lab, subject, indoor_cues=max(flash, 0.6 if found else 0.0))
+    notes += sky.notes
+    if sky.kind != "none":
+        masks["sky"] = sky.mask
+        confidence["sky"] = sky.confidence
+        notes.append(f"sky found ({sky.kind}, {100 * float(sky.mask.mean()):.0f} % of the frame)")
+    times["sky"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    stats = all_region_stats(lab, masks)
+    scene = describe_scene(stats=stats, faces=found, masks=masks, linear=working,
+                           sky_share=float(masks["sky"].mean()) if "sky" in masks else 0.0, flash=flash)
+    times["stats"] = time.perf_counter() - t
+    times["total"] = time.perf_counter() - start
+    return Analysis(working, masks, confidence, found, person_list, stats, scene, notes, fallbacks, times,
+                    tuple(source_size))
+
+
+def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:
+    import cv2
+    radius = max(1, int(radius))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * radius + 1, 2 * radius + 1))
+    return cv2.dilate(mask.astype(np.float32), kernel)

@@ -146,7 +146,7 @@ def analysed(comp: dict, name: str, base: str, pixels: np.ndarray) -> Photo:
 def scene_features(comp: dict, photo: Photo, masks: dict) -> dict:
     """What a photographer sees in a photo: indoor/outdoor, warm light, how busy the background is."""
     lab = np.asarray(comp["lab"](np.clip(photo.pixels, 0, 1)), np.float32)
-    tags = set(photo.tags)
+    tags = {t.strip().lower().replace(" ", "_") for t in photo.tags}
     sky = float(masks["sky"].mean()) if "sky" in masks else 0.0
     indoor = ("indoor" in tags) if ({"indoor", "outdoor"} & tags) else sky < 0.02
     warm = bool({"golden_hour", "warm_light", "sunset"} & tags) or float(np.median(lab[..., 2])) > 18

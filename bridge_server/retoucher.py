@@ -13,17 +13,10 @@ from typing import Any, Callable
 from . import __version__
 from .core.errors import NotFoundError, PermissionDeniedError, PlanError
 from .core.plan import RetouchPlan
+from .imaging.decode import RAW_EXTENSIONS as _RAW
+from .imaging.decode import is_raw_path
 
-RAW_EXTENSIONS = frozenset({
-    ".3fr", ".ari", ".arw", ".bay", ".cr2", ".cr3", ".crw", ".dcr", ".dng", ".erf", ".fff", ".iiq", ".k25",
-    ".kdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef", ".raf", ".raw", ".rw2", ".rwl", ".sr2",
-    ".srf", ".srw", ".x3f",
-})
-
-
-def is_raw_path(path: str | Path) -> bool:
-    """Raw and DNG files take absolute white balance (Temperature/Tint) in Lightroom."""
-    return Path(path).suffix.lower() in RAW_EXTENSIONS
+RAW_EXTENSIONS = frozenset("." + ext for ext in _RAW)
 
 
 @dataclass
@@ -245,10 +238,33 @@ class Retoucher:
                                              progress=progress, cancel=cancel)
         return summary.to_dict()
 
-    def faces(self, photo: PhotoRequest) -> list[dict]:
-        """People found in the photo, for person selection: [{person, box, score, thumbnail (base64 JPEG)}]."""
-        from .vision.faces import describe_people
-        return describe_people(self.analyse(photo))
+    def faces(self, photo: PhotoRequest, thumb_edge: int = 96) -> list[dict]:
+        """The people vision found, for choosing whom to retouch: [{index, box (normalised x0, y0, x1, y1),
+        face_box (normalised, or None), thumbnail (base64 JPEG of the face, else the person)}]."""
+        import base64
+        import io
+
+        from PIL import Image
+
+        from .imaging.encode import to_srgb8
+        analysis = self.analyse(photo)
+        srgb = Image.fromarray(to_srgb8(analysis.working))
+        w, h = srgb.size
+        people = []
+        for person in analysis.people:
+            face = person.get("face_box")
+            face_norm = [face[0] / w, face[1] / h, face[2] / w, face[3] / h] if face else None
+            x0, y0, x1, y1 = face_norm or person["box"]
+            pad_x, pad_y = (x1 - x0) * 0.25, (y1 - y0) * 0.25  # a little context around the face
+            crop = srgb.crop((int(max(0, x0 - pad_x) * w), int(max(0, y0 - pad_y) * h),
+                              int(min(1, x1 + pad_x) * w) or 1, int(min(1, y1 + pad_y) * h) or 1))
+            crop.thumbnail((thumb_edge, thumb_edge))
+            buffer = io.BytesIO()
+            crop.save(buffer, format="JPEG", quality=85)
+            people.append({"index": person["index"], "box": list(person["box"]),
+                           "face_box": [round(v, 4) for v in face_norm] if face_norm else None,
+                           "thumbnail": base64.b64encode(buffer.getvalue()).decode("ascii")})
+        return people
 
     def health(self) -> dict:
         """Which vision models are installed and which fallbacks are in use; never raises."""

@@ -6,6 +6,7 @@ import base64
 import hashlib
 import shutil
 import threading
+from io import BytesIO
 from pathlib import Path
 
 import pytest
@@ -309,13 +310,18 @@ async def test_presets_route_writes_a_preset_from_a_plan(make_client, tmp_path):
     assert resp.status == 400
 
 
-async def test_faces_route_lists_people_for_a_photo(make_client, photos):
+async def test_faces_route_lists_people_with_boxes_and_thumbnails(make_client, photos):
     client = await make_client()
-    group = next(p for p in photos if "group" in p.name)
+    group = next(p for p in photos if p.name == "three_men_closeup.jpg")
     resp = await get(client, "/v1/photos/faces", params={"path": str(group)})
     assert resp.status == 200, await resp.text()
     body = await resp.json()
-    assert body["path"] == str(group) and isinstance(body["people"], list)
+    assert body["path"] == str(group) and len(body["people"]) >= 1
+    for person in body["people"]:
+        x0, y0, x1, y1 = person["box"]
+        assert 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1
+        with Image.open(BytesIO(base64.b64decode(person["thumbnail"]))) as thumb:
+            assert thumb.format == "JPEG" and max(thumb.size) <= 96
     resp = await get(client, "/v1/photos/faces")
     assert resp.status == 400 and (await resp.json())["error"]["field"] == "path"
 

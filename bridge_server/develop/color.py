@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..imaging.color import BRADFORD, REC709_LUMA, SRGB_TO_XYZ, XYZ_TO_SRGB
+from ..imaging.color import BRADFORD, REC709_LUMA, SRGB_TO_XYZ
 
 Tensor = torch.Tensor
 
@@ -134,7 +134,7 @@ def apply_matrix(rgb: Tensor, m: Tensor) -> Tensor:
 
 
 __all__ = [
-    "CONE_TO_RGB", "RGB_TO_CONE", "XYZ_TO_SRGB", "apply_matrix", "cone_gains", "cube_root", "decode_srgb",
+    "CONE_TO_RGB", "RGB_TO_CONE", "apply_matrix", "cone_gains", "cube_root", "decode_srgb",
     "encode_srgb", "illuminant_xyz", "lightness", "lightness_from_root", "lightness_to_luminance", "luminance",
     "luminance_root", "planck_uv",
     "wb_matrix",

@@ -23,6 +23,26 @@ def pool(x: Tensor, factor: int) -> Tensor:
     return F.avg_pool2d(x, factor, stride=factor, ceil_mode=True)
 
 
+def pool_hwc(x: Tensor, factor: int) -> Tensor:
+    """`pool` for an (H, W, C) image (e.g. a numpy array's view) -> (1, C, ceil(H/f), ceil(W/f)), without a
+    transposed copy of the image: whole blocks are summed in place, partial edge blocks averaged apart."""
+    h, w, c = x.shape
+    hf, wf = h // factor, w // factor
+    out = torch.empty((-(-h // factor), -(-w // factor), c), dtype=x.dtype, device=x.device)
+    if hf and wf:
+        body = x[:hf * factor, :wf * factor].unflatten(0, (hf, factor)).sum(1)
+        out[:hf, :wf] = body.unflatten(1, (wf, factor)).sum(2) / (factor * factor)
+    if h % factor:
+        tail = x[hf * factor:].mean(dim=0, keepdim=True)  # (1, w, c)
+        out[hf:, :wf] = tail[:, :wf * factor].unflatten(1, (wf, factor)).mean(2)
+    if w % factor:
+        right = x[:hf * factor, wf * factor:].mean(dim=1)  # (hf*f, c)
+        out[:hf, wf:] = right.unflatten(0, (hf, factor)).mean(1)[:, None]
+        if h % factor:
+            out[hf:, wf:] = x[hf * factor:, wf * factor:].mean(dim=(0, 1))
+    return out.permute(2, 0, 1)[None]
+
+
 def box_mean(x: Tensor, radius: int) -> Tensor:
     """Mean over a (2r+1)^2 window (N, C, H, W) -> same; windows are cut at the border (mean of what is there)."""
     if radius <= 0:
@@ -112,11 +132,11 @@ class Grid:
         """The map with its columns upsampled to `width` pixels of level `at`, rows padded by ROW_PAD."""
         key = (width, at)
         if key not in self._columns:
-            cols = upsample_columns(self.data, self.factor // at, width)
+            data = self.data
             if self.factor // at > 1:
-                n, c, h, w = cols.shape
-                cols = F.pad(cols.reshape(n * c, 1, h, w), (0, 0, *ROW_PAD), mode="replicate").reshape(n, c, -1, w)
-            self._columns[key] = cols
+                n, c, h, w = data.shape
+                data = F.pad(data.reshape(n * c, 1, h, w), (0, 0, *ROW_PAD), mode="replicate").reshape(n, c, -1, w)
+            self._columns[key] = upsample_columns(data, self.factor // at, width)
         return self._columns[key]
 
     def window(self, top: int, left: int, height: int, width: int, at: int = 1, image_width: int | None = None):

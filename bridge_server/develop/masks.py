@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 
 from ..core.plan import Mask, RegionEdit
-from ..core.regions import AI, REGION_BY_KEY
+from ..core.regions import REGION_BY_KEY
 
 Tensor = torch.Tensor
 
@@ -187,5 +187,4 @@ def _flag(value) -> bool:
     return bool(value)
 
 
-__all__ = ["brush_mask", "combine", "edit_mask", "grid_centres", "linear_mask", "radial_mask", "resample_mask",
-           "AI"]
+__all__ = ["brush_mask", "combine", "edit_mask", "grid_centres", "linear_mask", "radial_mask", "resample_mask"]

@@ -16,8 +16,8 @@ from .color import apply_matrix, lightness_from_root, lightness_to_luminance, lu
 Tensor = torch.Tensor
 
 # How far each slider goes at +-100 (internal amount 1). Chosen to resemble Lightroom's visible strength.
-HIGHLIGHTS_EV = 1.2  # Highlights -100 darkens the brightest base tones by 1.2 EV
-SHADOWS_EV = 1.5  # Shadows +100 lifts the darkest base tones by 1.5 EV
+HIGHLIGHTS_REACH = 0.12  # Highlights -100 lowers bright base tones (around L* 75) by up to 12 L*; white stays
+SHADOWS_EV = 1.5  # Shadows +100 lifts the darkest base tones by 1.5 EV (black stays black)
 WHITES_REACH = 0.15  # Whites/Blacks +-100 move white/black by 0.15 L (15 L*) and fade toward mid-grey
 BLACKS_REACH = 0.15
 CONTRAST_SLOPE = 0.3  # Contrast +100 raises the slope at mid-grey by 30%
@@ -43,20 +43,19 @@ def smoothstep(t: Tensor) -> Tensor:
     return t * t * (3.0 - 2.0 * t)
 
 
-# -- white balance and exposure ------------------------------------------------------------------------------
-def exposure(rgb: Tensor, ev: Tensor) -> Tensor:
-    """Exposure: multiply linear light by 2^ev (EV, scalar or map)."""
-    return rgb * torch.exp2(ev)
-
-
-def white_balance(rgb: Tensor, matrix: Tensor) -> Tensor:
-    """White balance as one 3x3 linear-RGB matrix from `color.wb_matrix` (cone gains)."""
+# -- white balance and exposure -------------------------------------------------------------------------------
+def white_balance_exposure(rgb: Tensor, matrix: Tensor) -> Tensor:
+    """Global white balance and exposure as one 3x3 matrix: von Kries gains of the Bradford cones times 2^EV
+    (`color.wb_matrix`). With local white balance the matrix stops at the cone responses (`local_gains`)."""
     return apply_matrix(rgb, matrix)
 
 
-def cone_white_balance(rgb: Tensor, gains: Tensor, to_cone: Tensor, to_rgb: Tensor) -> Tensor:
-    """Spatially varying white balance: to cones, multiply by gains (N, 3, H, W), back to RGB."""
-    return apply_matrix(apply_matrix(rgb, to_cone) * gains, to_rgb)
+def local_gains(rgb: Tensor, gains: Tensor, cone_to_rgb: Tensor | None) -> Tensor:
+    """Local white balance and exposure: cone responses times per-pixel cone gains (N, 3, H, W), back to RGB;
+    or, without local white balance, rgb times a per-pixel exposure gain 2^EV (N, 1, H, W)."""
+    if cone_to_rgb is None:
+        return rgb * gains
+    return apply_matrix(rgb * gains, cone_to_rgb)
 
 
 # -- dehaze --------------------------------------------------------------------------------------------------
@@ -73,14 +72,17 @@ def dehaze(rgb: Tensor, airlight: Tensor, haze: Tensor, amount: Tensor) -> Tenso
 
 
 # -- tone: on lightness --------------------------------------------------------------------------------------
-def tone_gain(base: Tensor, highlights: Tensor, shadows: Tensor) -> Tensor:
-    """Highlights and Shadows as an exposure change (EV) chosen by the base lightness: (N, 1, H, W).
+def shadows_gain(base: Tensor, shadows: Tensor) -> Tensor:
+    """Shadows as an exposure change (EV) chosen by the base lightness: full at black, none from L* 60 on.
+    Working on the base (not the pixel) keeps local detail; as a gain, black stays black. (N, 1, H, W)."""
+    return (shadows * SHADOWS_EV) * (1.0 - smoothstep(base * (1.0 / 0.6)))
 
-    Highlights act on bases above L* 25, fully from L* 100; shadows on bases below L* 60, fully at black.
-    Working on the base (not the pixel) keeps local detail; as gains in EV black stays black.
-    """
-    return (highlights * HIGHLIGHTS_EV) * smoothstep((base - 0.25) * 1.25) \
-        + (shadows * SHADOWS_EV) * (1.0 - smoothstep(base * (1.0 / 0.6)))
+
+def highlights_shift(base: Tensor, highlights: Tensor) -> Tensor:
+    """Highlights as a lightness change chosen by the base lightness: bright tones (from L* 30, most around
+    L* 75) move, white itself stays (the white point is the Whites slider's). Monotone for |amount| <= 1.5."""
+    return (highlights * HIGHLIGHTS_REACH) * smoothstep((base - 0.3) * (1.0 / 0.45)) \
+        * smoothstep((1.0 - base) * (1.0 / 0.3))
 
 
 def detail_boost(light: Tensor, base: Tensor, amount: Tensor, gain: float, sigma: float) -> Tensor:
@@ -114,8 +116,8 @@ def apply_luminance(rgb: Tensor, y: Tensor, y_new: Tensor, eps: float = 1e-4) ->
 
 def tone(rgb: Tensor, y: Tensor, root: Tensor, light: Tensor, gain_ev: Tensor | None, extra: Tensor | None,
          whites: Tensor | None, blacks: Tensor | None, contrast_amount: Tensor | None) -> tuple[Tensor, Tensor]:
-    """The lightness stage as one step: exposure-like gain from the base, added detail, whites/blacks,
-    contrast; returns (rgb, new luminance). root is the cube root of y (`color.luminance_root`)."""
+    """The lightness stage as one step: exposure-like gain (shadows), added lightness (highlights, detail),
+    whites/blacks, contrast; returns (rgb, new luminance). root is the cube root of y (`color.luminance_root`)."""
     if gain_ev is not None:
         g3 = torch.exp2(gain_ev * (1.0 / 3.0))
         light = lightness_from_root(root * g3, y * (g3 * g3 * g3))
@@ -199,14 +201,16 @@ def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: boo
 
 
 def rotate_hue(rgb: Tensor, y: Tensor, angle: Tensor) -> Tensor:
-    """Turn colours about the grey axis by `angle` (radians, map), then restore each pixel's luminance."""
-    r, g, b = rgb.split(1, dim=-3)
-    c, s = torch.cos(angle), torch.sin(angle)
-    mean = (r + g + b) * (1.0 / 3.0)
+    """Turn colours about the grey axis by `angle` (radians, map; positive turns red toward yellow), in the
+    gamma-2 encoding (so saturated colours stay in gamut), then restore each pixel's luminance y."""
+    r, g, b = _encoded(rgb).unbind(dim=-3)
+    c, s = torch.cos(angle[..., 0, :, :]), torch.sin(angle[..., 0, :, :])
     k = 1.0 / math.sqrt(3.0)
-    cross = torch.stack([g - b, b - r, r - g], dim=-3)[..., 0, :, :] * k
-    rotated = rgb * c + cross * s + mean * (1.0 - c)
-    return rotated + (y - luminance(rotated))
+    grey = (r + g + b) * (1.0 / 3.0) * (1.0 - c)
+    turned = torch.stack([r * c + (b - g) * k * s + grey, g * c + (r - b) * k * s + grey,
+                          b * c + (g - r) * k * s + grey], dim=-3).clamp(min=0.0)
+    turned = turned * turned
+    return turned * (y / luminance(turned).clamp(min=1e-6))
 
 
 def clip(rgb: Tensor) -> Tensor:

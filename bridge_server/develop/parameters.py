@@ -126,7 +126,7 @@ class PlanParameters:
     def to_plan(self) -> RetouchPlan:
         """A copy of the plan holding the current values (validated: out-of-range values clamped, with notes)."""
         out = self.plan.copy()
-        values = self.vector.detach().cpu().tolist()
+        values = [round(v, 6) for v in self.vector.detach().cpu().double().tolist()]  # float32 noise off
         for key, value in zip(self.keys, values):
             if key[0] == "global":
                 p = GLOBAL_PARAMS[key[1]]

@@ -18,9 +18,7 @@ from typing import NamedTuple
 import torch
 
 from . import ops
-from .color import (
-    CONE_TO_RGB, MIRED_RANGE, apply_matrix, cone_gains, lightness, lightness_from_root, luminance, luminance_root,
-)
+from .color import lightness, lightness_from_root, luminance, luminance_root
 from .curves import apply_tables
 from .filters import upsample_rows
 
@@ -33,7 +31,7 @@ CONST_ORDER = ("contrast", "highlights", "shadows", "whites", "blacks", "texture
 # exposure in EV, temperature as the mired shift of the assumed light, tint as Duv, the others slider/100).
 LOCAL_ORDER = ("exposure", "temperature", "tint") + CONST_ORDER[:-1]
 CLAMPS = {  # safe ranges of summed (global + local) amounts; the operations stay monotone within them
-    "contrast": 1.5, "highlights": 2.0, "shadows": 2.0, "whites": 1.5, "blacks": 1.5, "texture": 2.0,
+    "contrast": 1.5, "highlights": 1.5, "shadows": 2.0, "whites": 1.5, "blacks": 1.5, "texture": 2.0,
     "clarity": 2.0, "dehaze": 1.0, "saturation": 2.0, "vibrance": 1.0,
 }
 
@@ -43,7 +41,8 @@ class Features(NamedTuple):
 
     local: tuple[str, ...]  # names of LOCAL_ORDER that vary over the image
     dehaze: bool
-    tone_gain: bool  # highlights / shadows
+    highlights: bool
+    shadows: bool
     clarity: bool
     texture: bool
     whites_blacks: bool
@@ -58,19 +57,26 @@ class Features(NamedTuple):
         return "temperature" in self.local or "tint" in self.local
 
     @property
+    def gain_channels(self) -> int:
+        """Channels after the edit weights: cone gains (local white balance, with local exposure folded in),
+        or one exposure gain, or none."""
+        return 3 if self.local_wb else 1 if "exposure" in self.local else 0
+
+    @property
     def tone(self) -> bool:
-        return self.tone_gain or self.clarity or self.texture or self.whites_blacks or self.contrast
+        return self.highlights or self.shadows or self.clarity or self.texture or self.whites_blacks or self.contrast
 
 
 class Maps:
     """Slider amounts and local statistics for the pixels of one pass.
 
-    consts: global amounts (CONST_ORDER); wb: (reference mired, reference Duv, chosen mired, chosen Duv);
-    coef (len(LOCAL_ORDER), K): each edit's local values; weights (1, K, h, w): each edit's mask x amount."""
+    consts: global amounts (CONST_ORDER); coef (len(LOCAL_ORDER), K): each edit's local values;
+    weights (1, K + gain channels, h, w): each edit's mask x amount, then the local white-balance/exposure
+    gains (computed on the grid: see `Features.gain_channels`)."""
 
-    def __init__(self, features: Features, consts: Tensor, wb: Tensor, coef: Tensor | None,
-                 weights: Tensor | None, airlight: Tensor | None):
-        self.features, self.consts, self.wb, self.coef = features, consts, wb, coef
+    def __init__(self, features: Features, consts: Tensor, coef: Tensor | None, weights: Tensor | None,
+                 airlight: Tensor | None):
+        self.features, self.consts, self.coef = features, consts, coef
         self.weights, self.airlight = weights, airlight
 
     def local(self, name: str) -> Tensor:
@@ -78,9 +84,13 @@ class Maps:
         row = self.coef[LOCAL_ORDER.index(name)]
         w = self.weights
         total = w[:, :1] * row[0]
-        for k in range(1, w.shape[1]):  # written out: fuses into one loop in compiled code
+        for k in range(1, row.shape[0]):  # written out: fuses into one loop in compiled code
             total = total + w[:, k:k + 1] * row[k]
         return total
+
+    def gains(self) -> Tensor:
+        """Local white-balance (cone) or exposure gains: (1, 3 or 1, h, w)."""
+        return self.weights[:, self.coef.shape[1]:]
 
     def amount(self, name: str) -> Tensor:
         """A 0-d global amount, or (N, 1, h, w) where local edits change it."""
@@ -99,8 +109,8 @@ class Maps:
 class TileMaps(Maps):
     """Maps read from grid windows: each window is (block, rows) for `filters.upsample_rows`, or None."""
 
-    def __init__(self, features, consts, wb, coef, weights, clarity, texture, haze, airlight):
-        super().__init__(features, consts, wb, coef, upsample_rows(*weights) if weights is not None else None,
+    def __init__(self, features, consts, coef, weights, clarity, texture, haze, airlight):
+        super().__init__(features, consts, coef, upsample_rows(*weights) if weights is not None else None,
                          airlight)
         self.windows = {"clarity": clarity, "texture": texture, "haze": haze}
 
@@ -113,31 +123,16 @@ class TileMaps(Maps):
         return (ab[:, :1] * light + ab[:, 1:]).clamp(0.0, 1.0)
 
 
-def local_white_balance(rgb_cone: Tensor, maps: Maps) -> Tensor:
-    """Cone responses (N, 3, h, w) -> linear RGB, with the white balance (and exposure) of the local edits:
-    the assumed light moves by the edits' temperature (mired) and tint (Duv) at each pixel."""
-    wb, f = maps.wb, maps.features
-    mired = wb[2] - maps.local("temperature") if "temperature" in f.local else wb[2]
-    duv = wb[3] + maps.local("tint") if "tint" in f.local else wb[3]
-    gains = cone_gains(wb[0], wb[1], mired.clamp(*MIRED_RANGE), duv)
-    if "exposure" in f.local:
-        ev = torch.exp2(maps.local("exposure"))
-        gains = [g * ev for g in gains]
-    return apply_matrix(rgb_cone * torch.stack(torch.broadcast_tensors(*gains), dim=1)[:, :, 0],
-                        torch.as_tensor(CONE_TO_RGB, dtype=rgb_cone.dtype, device=rgb_cone.device))
-
-
-def develop(rgb: Tensor, features: Features, pre: Tensor, maps: Maps, curves: Tensor | None,
-            hsl_table: Tensor | None, stats_only: bool = False) -> Tensor | None:
+def develop(rgb: Tensor, features: Features, pre: Tensor, post: Tensor | None, maps: Maps,
+            curves: Tensor | None, hsl_table: Tensor | None, stats_only: bool = False) -> Tensor | None:
     """Develop linear rgb (N, 3, h, w) -> clipped linear rgb. `pre`: the global 3x3 matrix (white balance and
-    exposure; with local white balance it goes to cone responses and exposure only). With `stats_only` the
-    pass stops once every local statistic has been asked for (the measuring pass) and returns None."""
+    exposure); with local white balance it gives cone responses, which the local gains scale and `post` turns
+    back into RGB. With `stats_only` the pass stops once every local statistic has been asked for (the
+    measuring pass) and returns None."""
     f = features
-    rgb = apply_matrix(rgb, pre)
-    if f.local_wb:
-        rgb = local_white_balance(rgb, maps)
-    elif "exposure" in f.local:
-        rgb = rgb * torch.exp2(maps.local("exposure"))
+    rgb = ops.white_balance_exposure(rgb, pre)
+    if f.gain_channels:
+        rgb = ops.local_gains(rgb, maps.gains(), post)
     if f.dehaze:
         haze = maps.haze(lightness(luminance(rgb)), rgb)
         rgb = ops.dehaze(rgb, maps.airlight, haze, maps.amount("dehaze"))
@@ -147,16 +142,18 @@ def develop(rgb: Tensor, features: Features, pre: Tensor, maps: Maps, curves: Te
         root = luminance_root(y)
         light = lightness_from_root(root, y)
         gain = extra = None
-        if f.tone_gain or f.clarity:
-            base = maps.base("clarity", light)
-            if f.tone_gain:
-                gain = ops.tone_gain(base, maps.amount("highlights"), maps.amount("shadows"))
+        if f.highlights or f.shadows or f.clarity:
+            base = maps.base("clarity", light)  # the edge-aware base at clarity's scale
+            if f.shadows:
+                gain = ops.shadows_gain(base, maps.amount("shadows"))
+            if f.highlights:
+                extra = ops.highlights_shift(base, maps.amount("highlights"))
             if f.clarity:
-                extra = ops.detail_boost(light, base, maps.amount("clarity"), ops.CLARITY_GAIN, ops.CLARITY_SIGMA)
+                extra = _plus(extra, ops.detail_boost(light, base, maps.amount("clarity"), ops.CLARITY_GAIN,
+                                                      ops.CLARITY_SIGMA))
         if f.texture:
-            fine = ops.detail_boost(light, maps.base("texture", light), maps.amount("texture"),
-                                    ops.TEXTURE_GAIN, ops.TEXTURE_SIGMA)
-            extra = fine if extra is None else extra + fine
+            extra = _plus(extra, ops.detail_boost(light, maps.base("texture", light), maps.amount("texture"),
+                                                  ops.TEXTURE_GAIN, ops.TEXTURE_SIGMA))
         if stats_only:
             return None
         rgb, y = ops.tone(rgb, y, root, light, gain, extra,
@@ -183,9 +180,13 @@ def develop(rgb: Tensor, features: Features, pre: Tensor, maps: Maps, curves: Te
     return ops.clip(rgb)
 
 
-def tile_kernel(x: Tensor, consts: Tensor, wb: Tensor, coef: Tensor | None, pre: Tensor,
+def _plus(a: Tensor | None, b: Tensor) -> Tensor:
+    return b if a is None else a + b
+
+
+def tile_kernel(x: Tensor, consts: Tensor, coef: Tensor | None, pre: Tensor, post: Tensor | None,
                 airlight: Tensor | None, weights, clarity, texture, haze, curves: Tensor | None,
                 hsl_table: Tensor | None, *, features: Features) -> Tensor:
     """Develop a crop of the image, x (N, 3, h, w); the grid windows (block, rows) are cut for this crop."""
-    maps = TileMaps(features, consts, wb, coef, weights, clarity, texture, haze, airlight)
-    return develop(x, features, pre, maps, curves, hsl_table)
+    maps = TileMaps(features, consts, coef, weights, clarity, texture, haze, airlight)
+    return develop(x, features, pre, post, maps, curves, hsl_table)

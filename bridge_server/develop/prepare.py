@@ -17,7 +17,9 @@ import torch
 from ..core.params import HSL_BANDS
 from ..core.plan import RetouchPlan
 from . import ops
-from .color import MIRED_PER_STEP, MIRED_RANGE, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains, wb_matrix
+from .color import (
+    CONE_TO_RGB, MIRED_PER_STEP, MIRED_RANGE, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains, wb_matrix,
+)
 from .curves import curve_tables
 from .filters import Grid, box_min, guided_coefficients, pool
 from .heal import Patch
@@ -32,7 +34,7 @@ TEXTURE_RADIUS = 0.002
 CLARITY_RADIUS = 0.012
 HAZE_RADIUS = 0.01
 TEXTURE_EPS = 0.0015  # guided-filter edge thresholds in (L*/100)^2: edges stronger than sqrt(eps) are kept
-CLARITY_EPS = 0.003
+CLARITY_EPS = 0.0015
 HAZE_EPS = 0.001
 AIRLIGHT_SHARE = 0.001  # the airlight is the mean colour of the 0.1% haziest cells
 
@@ -76,10 +78,10 @@ class Prepared:
     factor: int
     features: Features
     consts: Tensor  # global amounts in CONST_ORDER
-    wb: Tensor  # reference mired, reference Duv, chosen mired, chosen Duv
     coef: Tensor | None  # (len(LOCAL_ORDER), K) local values per edit, internal units
     pre: Tensor  # global white balance and exposure (to cone responses when white balance varies locally)
-    weights: Grid | None  # (1, K, gh, gw) each edit's mask x amount on the working grid
+    post: Tensor | None  # cone responses -> RGB, when white balance varies locally
+    weights: Grid | None  # (1, K + gain channels, gh, gw): edit masks x amounts, then local WB/exposure gains
     grids: dict[str, Grid] = field(default_factory=dict)  # clarity, texture, haze: guided (a, b)
     airlight: Tensor | None = None
     curves: Tensor | None = None
@@ -99,7 +101,7 @@ class MeasureMaps(Maps):
     from the pixels of this pass and recorded in `prep` for the full-resolution passes."""
 
     def __init__(self, prep: Prepared):
-        super().__init__(prep.features, prep.consts, prep.wb, prep.coef,
+        super().__init__(prep.features, prep.consts, prep.coef,
                          prep.weights.data if prep.weights is not None else None, None)
         self.prep = prep
 
@@ -170,7 +172,7 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
     gh, gw = pooled.shape[-2:]
     regions = [i for i, e in enumerate(plan.regions) if e.active]
     globals_ = {name: params.global_value(p) * (1.0 if name == "exposure" else 0.01) for p, name in SLIDERS.items()}
-    wb = torch.stack(wb_state(params))
+    ref_m, ref_d, mired, duv = wb_state(params)
 
     weights = coef = None
     local: tuple[str, ...] = ()
@@ -178,15 +180,27 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
         ys, xs = grid_centres((gh, gw), factor, size, dtype, device)
         masks_k = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]")
                                for i in regions])
-        weights = Grid((masks_k * params.amounts()[regions].view(-1, 1, 1))[None], factor)
+        weights = (masks_k * params.amounts()[regions].view(-1, 1, 1))[None]  # (1, K, gh, gw)
         coef = torch.stack([params.local_values(LOCAL_NAMES[name])[regions] * LOCAL_SCALE.get(name, 0.01)
                             for name in LOCAL_ORDER])
         local = tuple(name for name, row in zip(LOCAL_ORDER, coef) if _wanted(params, row))
     exposure = torch.exp2(globals_["exposure"])
-    if "temperature" in local or "tint" in local:
+    post = None
+    if "temperature" in local or "tint" in local:  # cone gains vary: computed per grid cell
+        def local_sum(name: str) -> Tensor:
+            return torch.einsum("nkhw,k->nhw", weights, coef[LOCAL_ORDER.index(name)])[:, None]
+        gains = torch.stack(cone_gains(ref_m, ref_d, (mired - local_sum("temperature")).clamp(*MIRED_RANGE),
+                                       duv + local_sum("tint")), dim=1)[:, :, 0]
+        if "exposure" in local:
+            gains = gains * torch.exp2(local_sum("exposure"))
+        weights = torch.cat([weights, gains], dim=1)
         pre = torch.as_tensor(RGB_TO_CONE, dtype=dtype, device=device) * exposure
+        post = torch.as_tensor(CONE_TO_RGB, dtype=dtype, device=device)
     else:
-        pre = wb_matrix(torch.stack(cone_gains(*wb.unbind()))) * exposure
+        if "exposure" in local:
+            ev = torch.einsum("nkhw,k->nhw", weights, coef[LOCAL_ORDER.index("exposure")])[:, None]
+            weights = torch.cat([weights, torch.exp2(ev)], dim=1)
+        pre = wb_matrix(torch.stack(cone_gains(ref_m, ref_d, mired, duv))) * exposure
     consts = torch.stack([globals_[name].clamp(-CLAMPS[name], CLAMPS[name]) for name in CONST_ORDER])
 
     def on(name: str) -> bool:
@@ -195,13 +209,13 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
     hsl_table, hsl_parts = _hsl_table(params)
     curves = _curves(params)
     features = Features(
-        local=local, dehaze=on("dehaze"), tone_gain=on("highlights") or on("shadows"), clarity=on("clarity"),
+        local=local, dehaze=on("dehaze"), highlights=on("highlights"), shadows=on("shadows"), clarity=on("clarity"),
         texture=on("texture"), whites_blacks=on("whites") or on("blacks"), contrast=on("contrast"),
         saturation=on("saturation"), vibrance=on("vibrance"), hsl=hsl_parts, curves=curves is not None)
-    prep = Prepared(params=params, size=size, factor=factor, features=features, consts=consts, wb=wb, coef=coef,
-                    pre=pre, weights=weights if local else None, curves=curves, hsl_table=hsl_table,
-                    patches=patches)
-    develop(pooled, features, pre, MeasureMaps(prep), curves, hsl_table, stats_only=True)
+    prep = Prepared(params=params, size=size, factor=factor, features=features, consts=consts, coef=coef,
+                    pre=pre, post=post, weights=Grid(weights, factor) if local else None, curves=curves,
+                    hsl_table=hsl_table, patches=patches)
+    develop(pooled, features, pre, post, MeasureMaps(prep), curves, hsl_table, stats_only=True)
     return prep
 
 

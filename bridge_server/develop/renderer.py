@@ -19,7 +19,7 @@ import torch
 
 from ..core.plan import RetouchPlan
 from .color import encode_srgb
-from .filters import pool
+from .filters import pool, pool_hwc
 from .heal import Patch, heal_spot, paste
 from .parameters import PlanParameters
 from .pipeline import Features, tile_kernel
@@ -70,6 +70,22 @@ class _Source:
     def size(self) -> tuple[int, int]:
         return self.height, self.width
 
+    def pooled(self, factor: int, patches: list[Patch]) -> Tensor:
+        """The working grid (N, 3, gh, gw): block means of the image with the heal patches pasted in."""
+        if self.numpy:
+            grid = pool_hwc(self.tensor, factor).to(self.device, self.dtype)
+        else:
+            grid = torch.cat([pool(self.read(t, 0, min(1024, self.height - t), self.width), factor)
+                              for t in range(0, self.height, max(factor, 1024 // factor * factor))], dim=-2)
+        for p in patches:  # re-pool the cells a patch touches
+            ph, pw = p.pixels.shape[-2:]
+            t0, l0 = p.top // factor * factor, p.left // factor * factor
+            t1 = min(-(-(p.top + ph) // factor) * factor, self.height)
+            l1 = min(-(-(p.left + pw) // factor) * factor, self.width)
+            cells = pool(paste(self.read(t0, l0, t1 - t0, l1 - l0), t0, l0, [p]), factor)
+            grid[..., t0 // factor:t0 // factor + cells.shape[-2], l0 // factor:l0 // factor + cells.shape[-1]] = cells
+        return grid
+
     def read(self, top: int, left: int, height: int, width: int) -> Tensor:
         """A crop as (N, 3, h, w) on the working device."""
         if self.numpy:
@@ -105,7 +121,7 @@ def _heal(read, spots, size) -> list[Patch]:
 
 
 def _kernel_args(prep: Prepared, top: int, left: int, height: int, width: int) -> dict[str, Any]:
-    return dict(consts=prep.consts, wb=prep.wb, coef=prep.coef, pre=prep.pre, airlight=prep.airlight,
+    return dict(consts=prep.consts, coef=prep.coef, pre=prep.pre, post=prep.post, airlight=prep.airlight,
                 curves=prep.curves, hsl_table=prep.hsl_table, **prep.windows(top, left, height, width))
 
 
@@ -157,10 +173,7 @@ def render_tiled(pixels, plan: RetouchPlan | PlanParameters, masks: Mapping[str,
     with torch.no_grad():
         params = _parameters(plan, as_shot, src.dtype, src.device)
         patches = _heal(src.read, params.plan.spots, src.size)
-        strip = max(factor, (tile // factor) * factor)
-        pooled = torch.cat([pool(paste(src.read(t, 0, min(strip, height - t), width), t, 0, patches), factor)
-                            for t in range(0, height, strip)], dim=-2)
-        prep = prepare(params, pooled, src.size, factor, masks, patches)
+        prep = prepare(params, src.pooled(factor, patches), src.size, factor, masks, patches)
         kernel = _kernel(prep.features, _use_compile(compile, src, height * width))
         if src.numpy:
             out = torch.empty((height, width, 3), dtype=src.dtype)

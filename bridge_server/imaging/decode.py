@@ -45,6 +45,13 @@ RAW_EXTENSIONS = frozenset(
 
 TIFF_MAGIC = (b"II*\0", b"MM\0*", b"II+\0", b"MM\0+")  # classic and BigTIFF, both byte orders
 
+
+
+def is_raw_path(path: str | Path) -> bool:
+    """Camera raw files and DNG take absolute white balance (Temperature/Tint) in Lightroom."""
+    return Path(path).suffix.lower().lstrip(".") in RAW_EXTENSIONS
+
+
 # LibRaw's `flip` -> EXIF orientation (LibRaw maps EXIF 1..8 onto 0,1,3,2,4,6,7,5)
 _FLIP_TO_EXIF = {0: 1, 1: 2, 2: 4, 3: 3, 4: 5, 5: 8, 6: 6, 7: 7}
 

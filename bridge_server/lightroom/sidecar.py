@@ -18,6 +18,7 @@ from pathlib import Path
 from ..core.errors import NotFoundError, PermissionDeniedError, PlanError, SidecarConflictError, XmpError
 from ..core.plan import RetouchPlan
 from ..imaging.atomic import atomic_path
+from ..imaging.decode import is_raw_path
 from .merge import OWN_FIELDS, MergeReport, merge_packet
 from .ownership import Ownership, edit_digest, spot_digest
 from .rdf import AIRETOUCH, CRS, property_value
@@ -29,11 +30,6 @@ __all__ = ["SidecarResult", "is_raw_path", "plan_to_xmp", "sidecar_path", "write
 
 BACKUP_DIR = ".airetouch-backup"
 BACKUPS_KEPT = 5
-RAW_EXTENSIONS = frozenset({
-    ".3fr", ".ari", ".arw", ".bay", ".cr2", ".cr3", ".crw", ".dcr", ".dcs", ".dng", ".drf", ".eip", ".erf",
-    ".fff", ".gpr", ".iiq", ".k25", ".kdc", ".mdc", ".mef", ".mos", ".mrw", ".nef", ".nrw", ".orf", ".pef",
-    ".ptx", ".pxn", ".r3d", ".raf", ".raw", ".rw2", ".rwl", ".sr2", ".srf", ".srw", ".x3f",
-})
 
 
 @dataclass
@@ -58,11 +54,6 @@ class SidecarResult:
         out["path"] = str(self.path)
         out["backup"] = str(self.backup) if self.backup else None
         return out
-
-
-def is_raw_path(path: str | os.PathLike) -> bool:
-    """True for camera raw files (and DNG), by extension."""
-    return Path(path).suffix.lower() in RAW_EXTENSIONS
 
 
 def sidecar_path(photo: str | os.PathLike, out_dir: str | os.PathLike | None = None) -> Path:

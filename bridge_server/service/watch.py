@@ -269,19 +269,21 @@ class Watcher:
                                   "overwritten)", path=str(self.out_dir), field="out")
             ensure(self.out_dir, 0o755)
 
-    def _default_journal(self) -> Path:
-        if self.out_dir is not None:
-            return self.out_dir / JOURNAL_NAME
+    def _state_file(self, suffix: str) -> Path:
+        """<data>/watch/<hash of IN><suffix>: per-folder state that must not live in the folder itself."""
         key = hashlib.sha256(str(self.in_dir).encode()).hexdigest()[:16]
-        return ensure(data_dir() / "watch", 0o700) / f"{key}.sqlite"
+        return ensure(data_dir() / "watch", 0o700) / f"{key}{suffix}"
+
+    def _default_journal(self) -> Path:
+        return self.out_dir / JOURNAL_NAME if self.out_dir is not None else self._state_file(".sqlite")
 
     def _lock(self) -> None:
-        """One watcher per folder: a second one would process the same files."""
+        """One watcher per folder (whatever its OUT): a second one would process the same files."""
         try:
             import fcntl
         except ImportError:  # Windows: no advisory lock; the journal still prevents repeats after the fact
             return
-        self._lock_fh = open(str(self.journal_path) + ".lock", "a+")
+        self._lock_fh = open(self._state_file(".lock"), "a+")
         try:
             fcntl.flock(self._lock_fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -433,15 +435,15 @@ class Watcher:
         for path, seen in list(self._seen.items()):
             if len(self._inflight) >= self.workers:
                 return
+            if now - seen.since < (self.settle_s if seen.closed else self.stable_s):
+                continue  # not due yet (events reset `since` on every change they report)
             try:
                 st = path.stat()
             except OSError:
                 del self._seen[path]
                 continue
-            if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):
+            if (st.st_size, st.st_mtime_ns) != (seen.size, seen.mtime_ns):  # a change no event reported
                 self._seen[path] = _Seen(st.st_size, st.st_mtime_ns, now)
-                continue
-            if now - seen.since < (self.settle_s if seen.closed else self.stable_s):
                 continue
             del self._seen[path]
             self._start(journal, executor, path, seen)

@@ -204,3 +204,31 @@ def fetch(dest: Path | str | None = None, wheel: Path | str | None = None) -> li
             del os.environ["AIRETOUCH_MODELS_DIR"]
         else:
             os.environ["AIRETOUCH_MODELS_DIR"] = old
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m bridge_server.vision.models [--dest DIR] [--wheel PATH] [--status]`: provision or report."""
+    import argparse
+    import json
+
+    ap = argparse.ArgumentParser(prog="python -m bridge_server.vision.models", description=main.__doc__)
+    ap.add_argument("--dest", help="folder for the models (default: AIRETOUCH_MODELS_DIR or <data>/models)")
+    ap.add_argument("--wheel", help=f"a local mediapipe=={MEDIAPIPE_VERSION} wheel instead of pip download")
+    ap.add_argument("--status", action="store_true", help="only report what is there")
+    args = ap.parse_args(argv)
+    if args.status:
+        if args.dest:
+            os.environ["AIRETOUCH_MODELS_DIR"] = args.dest
+        rows = status()
+    else:
+        try:
+            rows = fetch(args.dest, args.wheel)
+        except ModelFetchError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 1
+    print(json.dumps(rows, indent=2))
+    return 0 if all(r["verified"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

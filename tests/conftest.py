@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,16 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("AIRETOUCH_MODELS_DIR", str(ROOT / ".models"))
+# Session-wide fallbacks for fixtures wider than one test (module/session scope run before the per-test
+# isolation below): nothing may ever reach the real home or config folders.
+_SESSION_HOME = Path(tempfile.mkdtemp(prefix="airetouch-tests-"))
+for _var, _sub in (("XDG_CONFIG_HOME", "config"), ("XDG_DATA_HOME", "data"), ("XDG_CACHE_HOME", "cache")):
+    os.environ[_var] = str(_SESSION_HOME / _sub)
+os.environ["AIRETOUCH_CONFIG_DIR"] = str(_SESSION_HOME / "config" / "airetouch")
+os.environ["AIRETOUCH_DATA_DIR"] = str(_SESSION_HOME / "data" / "airetouch")
+os.environ["AIRETOUCH_CACHE_DIR"] = str(_SESSION_HOME / "cache" / "airetouch")
+os.environ["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +34,7 @@ def isolated_home(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("AIRETOUCH_DATA_DIR", str(home / "data" / "airetouch"))
     monkeypatch.setenv("AIRETOUCH_CACHE_DIR", str(home / "cache" / "airetouch"))
     # The vision models are provisioned once per machine (README set-up, .ci/run) and shared read-only.
-    monkeypatch.setenv("AIRETOUCH_MODELS_DIR", os.environ.get("AIRETOUCH_MODELS_DIR", str(ROOT / ".models")))
+    monkeypatch.setenv("AIRETOUCH_MODELS_DIR", os.environ["AIRETOUCH_MODELS_DIR"])
     monkeypatch.setenv("HOME", str(home))
     monkeypatch.setenv("APPDATA", str(home / "AppData" / "Roaming"))
     monkeypatch.setenv("LOCALAPPDATA", str(home / "AppData" / "Local"))

@@ -221,6 +221,11 @@ def _kernel(features: Features, compiled: bool):
         if not compiled:
             _kernels[key] = eager
         else:
+            # every feature set is one more compiled entry of tile_kernel: keep more than dynamo's default 8
+            config = torch._dynamo.config
+            for name in ("recompile_limit", "cache_size_limit"):
+                if getattr(config, name, 64) < 64:
+                    setattr(config, name, 64)
             fused = torch.compile(eager, dynamic=False, fullgraph=True)
 
             def run(*args, **kwargs):

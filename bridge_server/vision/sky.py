@@ -35,7 +35,7 @@ def _classes(lab: np.ndarray, rows: np.ndarray) -> dict[str, np.ndarray]:
     light, a, b = lab[..., 0], lab[..., 1], lab[..., 2]
     chroma = np.hypot(a, b)
     return {
-        "blue": (b < -6) & (a < 12) & (a > -18) & (-b > 0.6 * np.abs(a)) & (light > 15),
+        "blue": (b < -6) & (a < 12) & (a > -18) & (-b > 0.6 * np.abs(a)) & ((light > 15) | (b < -12)),
         "overcast": (chroma < 10) & (light > 72),
         "sunset": (light > 55) & (b > 12) & (a > -5) & (rows < 0.55),
     }

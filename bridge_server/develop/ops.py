@@ -191,8 +191,8 @@ def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: boo
     defined = smoothstep(saturation_of(rgb) * (1.0 / 0.2))
     out = rgb
     if lum:
-        out = out * torch.exp2(vals[2] * defined)
-        y = y * torch.exp2(vals[2] * defined)
+        gain = torch.exp2(vals[2] * defined)
+        out, y = out * gain, y * gain
     if sat:
         out = chroma_scale(out, y, 1.0 + vals[1] * defined)
     if hue:

@@ -5,9 +5,9 @@ edge-aware base, texture and clarity as added detail, whites, blacks, contrast) 
 HSL -> tone curves -> clip to [0, 1].
 
 Slider amounts and local statistics come from a "maps" object (local edits reach the pixels as their mask
-weights, and every slider they change is computed per pixel from those): `TileMaps` reads them from the prepared coarse
-grids (upsampled to the pixels at hand), `MeasureMaps` (prepare.py) computes them on the working grid. The same
-`develop` runs in both, so what is measured is exactly what is applied. `tile_kernel` is the entry point for
+weights, and every slider they change is computed per pixel from those): `TileMaps` reads them from the
+prepared coarse grids (upsampled to the pixels at hand), `MeasureMaps` (prepare.py) computes them on the
+working grid. The same `develop` runs in both, so what is measured is exactly what is applied. `tile_kernel` is the entry point for
 full-resolution pixels: tensors in, tensors out, with `Features` (which stages run) fixed per kernel, so that
 it can be compiled once per feature set.
 """

@@ -167,40 +167,11 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
             masks: Mapping[str, Any] | None, patches: list[Patch]) -> Prepared:
     """Resolve `params` for an image of `size` whose working grid (`factor` pixels a cell) is `pooled`
     (N, 3, gh, gw), measuring local statistics on it."""
-    plan = params.plan
-    dtype, device = pooled.dtype, pooled.device
-    gh, gw = pooled.shape[-2:]
-    regions = [i for i, e in enumerate(plan.regions) if e.active]
     globals_ = {name: params.global_value(p) * (1.0 if name == "exposure" else 0.01) for p, name in SLIDERS.items()}
-    ref_m, ref_d, mired, duv = wb_state(params)
-
-    weights = coef = None
-    local: tuple[str, ...] = ()
-    if regions:
-        ys, xs = grid_centres((gh, gw), factor, size, dtype, device)
-        masks_k = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]")
-                               for i in regions])
-        weights = (masks_k * params.amounts()[regions].view(-1, 1, 1))[None]  # (1, K, gh, gw)
-        coef = torch.stack([params.local_values(LOCAL_NAMES[name])[regions] * LOCAL_SCALE.get(name, 0.01)
-                            for name in LOCAL_ORDER])
-        local = tuple(name for name, row in zip(LOCAL_ORDER, coef) if _wanted(params, row))
-    exposure = torch.exp2(globals_["exposure"])
-    post = None
-    if "temperature" in local or "tint" in local:  # cone gains vary: computed per grid cell
-        def local_sum(name: str) -> Tensor:
-            return torch.einsum("nkhw,k->nhw", weights, coef[LOCAL_ORDER.index(name)])[:, None]
-        gains = torch.stack(cone_gains(ref_m, ref_d, (mired - local_sum("temperature")).clamp(*MIRED_RANGE),
-                                       duv + local_sum("tint")), dim=1)[:, :, 0]
-        if "exposure" in local:
-            gains = gains * torch.exp2(local_sum("exposure"))
+    weights, coef, local = _edit_weights(params, pooled, size, factor, masks)
+    pre, post, gains = _white_balance(params, weights, coef, local, globals_["exposure"])
+    if gains is not None:
         weights = torch.cat([weights, gains], dim=1)
-        pre = torch.as_tensor(RGB_TO_CONE, dtype=dtype, device=device) * exposure
-        post = torch.as_tensor(CONE_TO_RGB, dtype=dtype, device=device)
-    else:
-        if "exposure" in local:
-            ev = torch.einsum("nkhw,k->nhw", weights, coef[LOCAL_ORDER.index("exposure")])[:, None]
-            weights = torch.cat([weights, torch.exp2(ev)], dim=1)
-        pre = wb_matrix(torch.stack(cone_gains(ref_m, ref_d, mired, duv))) * exposure
     consts = torch.stack([globals_[name].clamp(-CLAMPS[name], CLAMPS[name]) for name in CONST_ORDER])
 
     def on(name: str) -> bool:
@@ -217,6 +188,45 @@ def prepare(params: PlanParameters, pooled: Tensor, size: tuple[int, int], facto
                     hsl_table=hsl_table, patches=patches)
     develop(pooled, features, pre, post, MeasureMaps(prep), curves, hsl_table, stats_only=True)
     return prep
+
+
+def _edit_weights(params: PlanParameters, pooled: Tensor, size: tuple[int, int], factor: int,
+                  masks: Mapping[str, Any] | None) -> tuple[Tensor | None, Tensor | None, tuple[str, ...]]:
+    """The active edits on the working grid: (weights (1, K, gh, gw) = mask x amount, coef (len(LOCAL_ORDER),
+    K) = local values in internal units, the LOCAL_ORDER names some edit changes)."""
+    plan = params.plan
+    regions = [i for i, e in enumerate(plan.regions) if e.active]
+    if not regions:
+        return None, None, ()
+    ys, xs = grid_centres(tuple(pooled.shape[-2:]), factor, size, pooled.dtype, pooled.device)
+    masks_k = torch.stack([edit_mask(plan.regions[i], ys, xs, size, masks or {}, f"regions[{i}]") for i in regions])
+    weights = (masks_k * params.amounts()[regions].view(-1, 1, 1))[None]
+    coef = torch.stack([params.local_values(LOCAL_NAMES[name])[regions] * LOCAL_SCALE.get(name, 0.01)
+                        for name in LOCAL_ORDER])
+    return weights, coef, tuple(name for name, row in zip(LOCAL_ORDER, coef) if _wanted(params, row))
+
+
+def _white_balance(params: PlanParameters, weights: Tensor | None, coef: Tensor | None, local: tuple[str, ...],
+                   exposure_ev: Tensor) -> tuple[Tensor, Tensor | None, Tensor | None]:
+    """(pre, post, gains): the global white balance x exposure matrix, and where white balance or exposure vary
+    locally, per-cell gains (1, 3 cone gains or 1 exposure gain, gh, gw) with `pre` stopping at the cones and
+    `post` going back to RGB."""
+    ref_m, ref_d, mired, duv = wb_state(params)
+    exposure = torch.exp2(exposure_ev)
+    dtype, device = params.vector.dtype, params.vector.device
+
+    def local_sum(name: str) -> Tensor:
+        return torch.einsum("nkhw,k->nhw", weights, coef[LOCAL_ORDER.index(name)])[:, None]
+
+    if "temperature" in local or "tint" in local:
+        gains = torch.stack(cone_gains(ref_m, ref_d, (mired - local_sum("temperature")).clamp(*MIRED_RANGE),
+                                       duv + local_sum("tint")), dim=1)[:, :, 0]
+        if "exposure" in local:
+            gains = gains * torch.exp2(local_sum("exposure"))
+        return (torch.as_tensor(RGB_TO_CONE, dtype=dtype, device=device) * exposure,
+                torch.as_tensor(CONE_TO_RGB, dtype=dtype, device=device), gains)
+    pre = wb_matrix(torch.stack(cone_gains(ref_m, ref_d, mired, duv))) * exposure
+    return pre, None, torch.exp2(local_sum("exposure")) if "exposure" in local else None
 
 
 def _hsl_table(params: PlanParameters) -> tuple[Tensor | None, tuple[bool, bool, bool]]:

@@ -65,6 +65,17 @@ def measure(lab: np.ndarray, mask: np.ndarray | None, confidence: float = 1.0) -
                          float((light >= HIGHLIGHT_CLIP_L).mean()), confidence)
 
 
+def _patch(image: np.ndarray, select: np.ndarray, side: int = 48) -> np.ndarray:
+    """Selected pixels laid out as a small square image (repeated to fill it), for quick trial renders."""
+    pixels = image[select]
+    if len(pixels) == 0:
+        pixels = image.reshape(-1, 3)
+    step = max(1, len(pixels) // (side * side))
+    picked = pixels[::step][: side * side]
+    reps = int(np.ceil(side * side / len(picked)))
+    return np.ascontiguousarray(np.tile(picked, (reps, 1))[: side * side].reshape(side, side, 3), dtype=np.float32)
+
+
 def _lab(linear: np.ndarray) -> np.ndarray:
     return np.asarray(rgb_linear_to_lab(np.clip(linear, 0, 1)), dtype=np.float32)
 
@@ -158,7 +169,7 @@ class Predictor:
 
     def _solve_wb(self, image, masks, candidates, plan, temp_key, tint_key) -> tuple[float, float]:
         """Find the temperature/tint that make the near-neutral pixels neutral, by measuring our renderer."""
-        patch = image[candidates][:4096].reshape(1, -1, 3)
+        patch = _patch(image, candidates)
         if temp_key == "Temperature":
             return 0.0, 0.0  # raw files: absolute Kelvin needs the as-shot value; left to Lightroom's As Shot
 
@@ -281,7 +292,7 @@ class Predictor:
         if abs(hue - SKIN_HUE_DEG) <= SKIN_HUE_TOLERANCE:
             return
         sel = mask > 0.5
-        patch = image[sel][:4096].reshape(1, -1, 3)
+        patch = _patch(image, sel)
         ones = {"face_skin": np.ones(patch.shape[:2], np.float32), "body_skin": np.ones(patch.shape[:2], np.float32)}
         chroma = max(math.hypot(skin.lab[1], skin.lab[2]), 12.0)
         target = (chroma * math.cos(math.radians(SKIN_HUE_DEG)), chroma * math.sin(math.radians(SKIN_HUE_DEG)))

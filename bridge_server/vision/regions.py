@@ -12,16 +12,17 @@ from ..imaging.decode import resize_to_edge
 from .scene import SceneDescriptor, describe_scene
 from .sky import detect_sky
 from .skin import body_skin
-from .stats import RegionStats, all_region_stats, lab_image
+from .stats import RegionStats, all_region_stats, lab_image, region_stats
 
-WORKING_EDGE = 1024
+WORKING_EDGE = 1024  # the models see the photo at this size (small faces in groups need it)
+MEASURE_EDGE = 512  # masks, statistics and the returned working image: plenty for tones and colours
 
 
 @dataclass
 class Analysis:
     """What vision saw in one photo. Masks are float32 HxW in 0..1 at the working image's size."""
 
-    working: np.ndarray  # linear light, long edge <= WORKING_EDGE
+    working: np.ndarray  # linear light, long edge <= MEASURE_EDGE; masks and face boxes are at this size
     masks: dict[str, np.ndarray]
     confidence: dict[str, float]
     faces: list[Any]
@@ -61,7 +62,6 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     working = np.ascontiguousarray(resize_to_edge(pixels, max_edge), dtype=np.float32)
     h, w = working.shape[:2]
     srgb = np.clip(np.asarray(linear_to_srgb(np.clip(working, 0, 1))) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-    lab = lab_image(working)
     notes: list[str] = list(getattr(image, "notes", []) or [])
     fallbacks: list[str] = []
     times["prepare"] = time.perf_counter() - start
@@ -75,23 +75,27 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     times["faces"] = time.perf_counter() - t
 
     t = time.perf_counter()
+    scale = min(1.0, MEASURE_EDGE / max(h, w))
+    measure = np.ascontiguousarray(resize_to_edge(working, MEASURE_EDGE), dtype=np.float32)
+    mh, mw = measure.shape[:2]
+    lab = lab_image(measure)
     masks: dict[str, np.ndarray] = {}
     confidence: dict[str, float] = {}
     person_list: list[dict] = []
     person, person_conf, person_notes = people.person_mask(srgb, found, use_models=use_models)
     fallbacks += [n for n in person_notes if "fallback" in n.lower()]
     if found and person is not None and person.max() > 0.5:
-        masks["subject"] = person
+        masks["subject"] = _fit(person, (mh, mw))
         confidence["subject"] = person_conf
         for index, (mask_i, box_i) in enumerate(people.person_instances(person, found)):
-            masks[f"person:{index}"] = mask_i
+            masks[f"person:{index}"] = _fit(mask_i, (mh, mw))
             confidence[f"person:{index}"] = person_conf
-            person_list.append({"index": index, "box": [round(float(v), 4) for v in box_i],
-                                "face_box": [round(float(v), 1) for v in found[index].box] if index < len(found)
-                                else None})
+            face_box = [round(float(v) * scale, 1) for v in found[index].box] if index < len(found) else None
+            person_list.append({"index": index, "box": [round(float(v), 4) for v in box_i], "face_box": face_box})
         parts, part_conf = face_parts.face_part_masks(found, (h, w))
-        masks.update(parts)
-        confidence.update(part_conf)
+        masks.update({k: _fit(v, (mh, mw)) for k, v in parts.items() if k in REGION_KEYS})
+        confidence.update({k: v for k, v in part_conf.items() if k in REGION_KEYS})
+    found = [_scaled_face(f, scale) for f in found]
     times["people"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -99,15 +103,14 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     if "face_skin" in masks and subject is not None:
         face_area = np.clip(masks["face_skin"] + masks.get("eyes", 0) + masks.get("lips", 0)
                             + masks.get("eyebrows", 0), 0, 1)
-        skin, skin_conf = body_skin(lab, subject, masks["face_skin"], _dilate(face_area, max(h, w) // 60))
+        skin, skin_conf = body_skin(lab, subject, masks["face_skin"], _dilate(face_area, max(mh, mw) // 60))
         if skin.max() > 0.5:
             masks["body_skin"] = skin
             confidence["body_skin"] = skin_conf
-    background = 1.0 - subject if subject is not None else np.ones((h, w), np.float32)
+    background = 1.0 - subject if subject is not None else np.ones((mh, mw), np.float32)
     masks["background"] = background.astype(np.float32)
     confidence["background"] = confidence.get("subject", 0.9)
-    pre_stats = all_region_stats(lab, {k: masks[k] for k in ("face_skin", "background") if k in masks})
-    flash = _flash_likelihood(pre_stats)
+    flash = _flash_likelihood({k: region_stats(lab, masks[k]) for k in ("face_skin", "background") if k in masks})
     sky = detect_sky(lab, subject, indoor_cues=max(flash, 0.6 if found else 0.0))
     notes += sky.notes
     if sky.kind != "none":
@@ -118,12 +121,35 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
 
     t = time.perf_counter()
     stats = all_region_stats(lab, masks)
-    scene = describe_scene(stats=stats, faces=found, masks=masks, linear=working,
+    scene = describe_scene(stats=stats, faces=found, masks=masks, linear=measure,
                            sky_share=float(masks["sky"].mean()) if "sky" in masks else 0.0, flash=flash)
     times["stats"] = time.perf_counter() - t
     times["total"] = time.perf_counter() - start
-    return Analysis(working, masks, confidence, found, person_list, stats, scene, notes, fallbacks, times,
+    return Analysis(measure, masks, confidence, found, person_list, stats, scene, notes, fallbacks, times,
                     tuple(source_size))
+
+
+REGION_KEYS = {"face_skin", "eyes", "lips", "eyebrows"}
+
+
+def _fit(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """A mask at the measuring size (area-averaged, so soft edges stay soft)."""
+    import cv2
+    mask = np.asarray(mask, np.float32)
+    if mask.shape == shape:
+        return mask
+    return cv2.resize(mask, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
+
+
+def _scaled_face(face, scale: float):
+    """The face with its box, keypoints and landmarks in measuring-size pixels."""
+    import dataclasses
+    if scale == 1.0:
+        return face
+    changes = {"box": tuple(float(v) * scale for v in face.box), "keypoints": np.asarray(face.keypoints) * scale}
+    if face.landmarks is not None:
+        changes["landmarks"] = np.asarray(face.landmarks) * scale
+    return dataclasses.replace(face, **changes)
 
 
 def _dilate(mask: np.ndarray, radius: int) -> np.ndarray:

@@ -131,7 +131,9 @@ def run(photos, per_photo: int, seed: int, edge: int) -> list[Case]:
     for name, pixels in photos:
         original = resize_long_edge(pixels, edge)
         truth = analyse(original)
+        import cv2
         people = truth.masks.get("subject", np.zeros(original.shape[:2], np.float32))
+        people = cv2.resize(people, (original.shape[1], original.shape[0]), interpolation=cv2.INTER_LINEAR)
         rng = random.Random(f"{seed}:{name}")
         candidates = faults(rng, truth)
         rng.shuffle(candidates)

@@ -1,9 +1,10 @@
 """The automatic predictor: a deterministic, explainable per-region `RetouchPlan` from an analysis.
 
 Human-region priority: people are exposed and coloured first; the rest of the frame gets its own, gentler
-correction; local edits carry the difference. Every decision adds a note saying why. Measured targets are
-documented constants; each slider value is found by measuring our own renderer's response on the working image
-(a few small renders), so the plan means the same in Lightroom units whatever the photo.
+correction; local edits carry the difference. Every decision adds a note saying why. Targets are documented
+constants. Slider values are found by simulating the renderer's own white-balance and exposure model on sampled
+pixels (exposure is exact in linear light; white balance uses develop's cone-gain model), so the plan means what
+it says in Lightroom units, and planning costs milliseconds.
 """
 from __future__ import annotations
 
@@ -13,20 +14,27 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.plan import RegionEdit, RetouchPlan
-from ..imaging.color import rgb_linear_to_lab
 
-PREDICTOR_VERSION = "auto-1.0"
+PREDICTOR_VERSION = "auto-1.1"
 
-# Targets, in CIELAB L* (D65, sRGB) unless stated. Skin of well-exposed portraits sits around L* 60-70;
-# a frame without people is keyed to a mid-grey median; a clear sky reads around L* 75-85.
-FACE_TARGET_L = 64.0
-FACE_DEADBAND_EV = 0.12
-SCENE_TARGET_L = 50.0
-SCENE_DAMPING = 0.6  # scenes may be low or high key on purpose: move them only part of the way
+# Targets in CIELAB L* (D65). Skin in well-exposed portraits sits around L* 55-70: aim at the middle and only
+# move faces that are clearly off. A frame without people is keyed to a mid-grey median, damped because scenes
+# may be low or high key on purpose. A clear sky reads around L* 75-85.
+FACE_TARGET_L = 60.0
+FACE_DEADBAND_L = 4.0
+FACE_DAMPING = 0.85
+SCENE_TARGET_L = 48.0
+SCENE_DEADBAND_L = 6.0
+SCENE_DAMPING = 0.5
 SKY_MAX_L = 86.0
 SKY_TARGET_L = 80.0
-SKIN_HUE_DEG = 56.0  # typical hue angle of skin in a*b*
-SKIN_HUE_TOLERANCE = 8.0
+SKIN_HUE_DEG = 52.0  # hue angle of skin in a*b*: measured 43-67 deg on our sample portraits
+SKIN_HUE_TOLERANCE = 9.0
+WB_MIN_CAST = 2.5  # a*/b* of near-neutral tones below which the light is left alone
+WB_KEEP = 0.2  # leave this share of a cast: some warmth or coolness is the light's character
+WB_LIMIT = (40.0, 30.0)  # the most an automatic white balance moves temperature / tint
+NEUTRAL_MAX_CHROMA = 12.0  # tones this close to grey are taken as grey in reality
+NEUTRAL_MIN_SHARE = 0.05
 MAX_GLOBAL_EV = 1.5
 MAX_LOCAL_EV = 1.5
 HIGHLIGHT_CLIP_L = 98.0
@@ -34,336 +42,305 @@ MIN_REGION_SHARE = 0.004  # regions smaller than this share of the frame get no 
 
 
 @dataclass
-class RegionMeasure:
-    """What the predictor needs to know of one region (L* percentiles, mean Lab, share)."""
+class Sample:
+    """Linear pixels drawn from one region (at most a few thousand) and the region's share of the frame."""
 
+    pixels: np.ndarray  # (N, 3)
     share: float
-    l_median: float
-    l_p99: float
-    l_p01: float
-    lab: tuple[float, float, float]
-    clipped: float
     confidence: float
 
 
-def measure(lab: np.ndarray, mask: np.ndarray | None, confidence: float = 1.0) -> RegionMeasure | None:
-    """Weighted statistics of a region of an L*a*b* image, or None if the region is (almost) empty."""
-    if mask is None:
-        weights = np.ones(lab.shape[:2], np.float32)
-    else:
-        weights = np.clip(mask.astype(np.float32), 0, 1)
-    share = float(weights.mean())
-    if share < MIN_REGION_SHARE:
-        return None
-    sel = weights > 0.5
-    if sel.sum() < 16:
-        sel = weights > weights.max() * 0.5
-    light = lab[..., 0][sel]
-    mean = [float((lab[..., c] * weights).sum() / weights.sum()) for c in range(3)]
-    p01, p50, p99 = np.percentile(light, [1, 50, 99])
-    return RegionMeasure(share, float(p50), float(p99), float(p01), (mean[0], mean[1], mean[2]),
-                         float((light >= HIGHLIGHT_CLIP_L).mean()), confidence)
+def _lab(pixels: np.ndarray) -> np.ndarray:
+    """CIELAB (N, 3) of linear pixels (N, 3), clipped to the displayable range like the renderer's output."""
+    import cv2
+    clipped = np.clip(pixels, 0.0, 1.0).astype(np.float32).reshape(-1, 1, 3)
+    return cv2.cvtColor(clipped, cv2.COLOR_LRGB2Lab).reshape(-1, 3)
 
 
-def _patch(image: np.ndarray, select: np.ndarray, side: int = 48) -> np.ndarray:
-    """Selected pixels laid out as a small square image (repeated to fill it), for quick trial renders."""
-    pixels = image[select]
-    if len(pixels) == 0:
-        pixels = image.reshape(-1, 3)
-    step = max(1, len(pixels) // (side * side))
-    picked = pixels[::step][: side * side]
-    reps = int(np.ceil(side * side / len(picked)))
-    return np.ascontiguousarray(np.tile(picked, (reps, 1))[: side * side].reshape(side, side, 3), dtype=np.float32)
+def _y_from_l(l_star: float) -> float:
+    l_star = min(max(l_star, 0.5), 100.0)
+    return ((l_star + 16) / 116) ** 3 if l_star > 8 else l_star / 903.3
 
 
-def _lab(linear: np.ndarray) -> np.ndarray:
-    return np.asarray(rgb_linear_to_lab(np.clip(linear, 0, 1)), dtype=np.float32)
-
-
-def _ev_between(l_from: float, l_to: float) -> float:
+def ev_between(l_from: float, l_to: float) -> float:
     """Exposure (EV) that moves a tone from L* l_from to L* l_to, in linear light."""
-    def y(l_star: float) -> float:
-        l_star = min(max(l_star, 1.0), 100.0)
-        return ((l_star + 16) / 116) ** 3 if l_star > 8 else l_star / 903.3
-    return math.log2(y(l_to) / y(l_from))
+    return math.log2(_y_from_l(l_to) / _y_from_l(l_from))
+
+
+def wb_matrix(temperature: float, tint: float) -> np.ndarray:
+    """The renderer's linear-RGB matrix for a relative white balance (IncrementalTemperature/Tint units)."""
+    import torch
+    from ..develop.color import MIRED_PER_STEP, REFERENCE_KELVIN, TINT_SCALE, cone_gains
+    from ..develop.color import wb_matrix as cone_matrix
+    t = torch.tensor
+    ref = 1e6 / REFERENCE_KELVIN
+    gains = cone_gains(t(ref, dtype=torch.float64), t(0.0, dtype=torch.float64),
+                       t(ref - temperature * MIRED_PER_STEP, dtype=torch.float64),
+                       t(tint / TINT_SCALE, dtype=torch.float64))
+    return cone_matrix(torch.stack(gains)).numpy()
+
+
+def simulate(pixels: np.ndarray, temperature: float = 0.0, tint: float = 0.0, ev: float = 0.0) -> np.ndarray:
+    """Pixels after white balance and exposure, as the renderer applies them (before tone sliders)."""
+    out = pixels @ wb_matrix(temperature, tint).T if (temperature or tint) else pixels
+    return out * (2.0 ** ev)
+
+
+def solve_white_balance(pixels: np.ndarray, target_ab: tuple[float, float], *, start=(0.0, 0.0), ev: float = 0.0,
+                        limit: float = 100.0) -> tuple[float, float]:
+    """Temperature/tint moving the median a*/b* of `pixels` to `target_ab` (Newton steps, measured Jacobian)."""
+    temp, tint = start
+
+    def ab(tp: float, tn: float) -> np.ndarray:
+        lab = _lab(simulate(pixels, tp, tn, ev))
+        return np.array([np.median(lab[:, 1]), np.median(lab[:, 2])])
+
+    for _ in range(5):
+        now = ab(temp, tint)
+        err = np.asarray(target_ab) - now
+        if np.hypot(*err) < 0.3:
+            break
+        jac = np.stack([(ab(temp + 5, tint) - now) / 5, (ab(temp, tint + 5) - now) / 5], axis=1)
+        try:
+            step = np.linalg.solve(jac, err)
+        except np.linalg.LinAlgError:
+            break
+        temp = float(np.clip(temp + step[0], -limit, limit))
+        tint = float(np.clip(tint + step[1], -limit, limit))
+    return temp - start[0], tint - start[1]
 
 
 class Predictor:
-    """Propose a plan for one analysed photo; `render` is our renderer (pixels, plan, masks) -> pixels."""
+    """Propose a plan for one analysed photo."""
 
-    def __init__(self, render_fn=None, *, working_edge: int = 384):
-        if render_fn is None:
-            from ..develop import render as render_fn
-        self.render = render_fn
-        self.working_edge = working_edge
+    def __init__(self, *, samples: int = 4000, seed: int = 0):
+        self.samples = samples
+        self.seed = seed
+
+    def _sample(self, image: np.ndarray, mask: np.ndarray | None, confidence: float = 1.0) -> Sample | None:
+        weights = np.ones(image.shape[:2], np.float32) if mask is None else np.asarray(mask, np.float32)
+        share = float(weights.mean())
+        if share < MIN_REGION_SHARE:
+            return None
+        inside = np.flatnonzero(weights.ravel() > 0.5)
+        if inside.size < 16:
+            inside = np.flatnonzero(weights.ravel() > 0.5 * weights.max())
+        if inside.size > self.samples:
+            inside = np.random.default_rng(self.seed).choice(inside, self.samples, replace=False)
+        return Sample(image.reshape(-1, 3)[inside].astype(np.float64), share, confidence)
 
     def predict(self, analysis, *, is_raw: bool = False) -> RetouchPlan:
-        image, masks = self._small(analysis)
+        image = np.asarray(analysis.working, np.float32)
+        masks = analysis.masks
         conf = dict(getattr(analysis, "confidence", {}) or {})
         plan = RetouchPlan(provenance={"predictor": PREDICTOR_VERSION})
         for note in getattr(analysis, "fallbacks", []) or []:
             plan.add_note("vision", f"fallback: {note}")
-        lab = _lab(image)
-        faces = measure(lab, masks.get("face_skin"), conf.get("face_skin", 1.0))
-        subject = measure(lab, masks.get("subject"), conf.get("subject", 1.0))
-        background = measure(lab, masks.get("background"), conf.get("background", 1.0))
-        sky = measure(lab, masks.get("sky"), conf.get("sky", 1.0))
-        whole = measure(lab, None)
+        get = lambda key: self._sample(image, masks.get(key), conf.get(key, 1.0)) if key in masks else None  # noqa: E731
+        frame = self._sample(image, None)
+        faces, subject, background, sky = get("face_skin"), get("subject"), get("background"), get("sky")
+        neutral = self._neutral_sample(image, masks)
 
-        self._white_balance(plan, image, masks, lab, faces, is_raw)
-        lab = _lab(self.render(image, plan, masks))
-        faces = measure(lab, masks.get("face_skin"), conf.get("face_skin", 1.0)) if faces else None
-        background = measure(lab, masks.get("background"), conf.get("background", 1.0)) if background else None
-        whole = measure(lab, None)
-        self._exposure(plan, faces, subject, background, whole)
-        self._tone(plan, image, masks)
-        self._skin(plan, image, masks, conf)
-        self._sky(plan, image, masks, sky)
-        self._background(plan, image, masks, faces, background)
-        self._presence(plan, _lab(self.render(image, plan, masks)))
+        temp, tint = self._white_balance(plan, neutral, faces, is_raw)
+        ev = self._exposure(plan, frame, faces, subject, background, temp, tint)
+        self._tone(plan, frame, temp, tint, ev)
+        if faces is not None:
+            self._skin(plan, faces, masks, conf, temp, tint, ev)
+        if sky is not None:
+            self._sky(plan, sky, temp, tint, ev)
+        if faces is not None and background is not None:
+            self._background(plan, faces, background, temp, tint, ev)
+        self._presence(plan, frame, temp, tint, ev)
         return plan.validate()
 
-    # -- working image --------------------------------------------------------------------------------------
-    def _small(self, analysis) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """The analysis working image and masks at a small size: the plan is decided there, quickly."""
+    def _neutral_sample(self, image: np.ndarray, masks: dict) -> Sample | None:
+        """Pixels that are probably grey in reality: low chroma, mid tones, not skin or sky."""
         import cv2
-        image = np.asarray(analysis.working, dtype=np.float32)
-        h, w = image.shape[:2]
-        scale = min(1.0, self.working_edge / max(h, w))
-        size = (max(1, round(w * scale)), max(1, round(h * scale)))
-        if scale < 1.0:
-            image = cv2.resize(image, size, interpolation=cv2.INTER_AREA)
-        masks = {k: cv2.resize(np.asarray(m, np.float32), size, interpolation=cv2.INTER_AREA) if scale < 1.0
-                 else np.asarray(m, np.float32) for k, m in analysis.masks.items()}
-        return np.ascontiguousarray(image), masks
-
-    # -- global decisions -----------------------------------------------------------------------------------
-    def _white_balance(self, plan, image, masks, lab, faces, is_raw) -> None:
-        """Neutralise a colour cast: grey-world on near-neutral pixels, checked against skin when present."""
         exclude = np.zeros(image.shape[:2], np.float32)
         for key in ("face_skin", "body_skin", "sky"):
             if key in masks:
                 exclude = np.maximum(exclude, masks[key])
+        lab = cv2.cvtColor(np.clip(image, 0, 1), cv2.COLOR_LRGB2Lab)
         chroma = np.hypot(lab[..., 1], lab[..., 2])
-        candidates = (exclude < 0.3) & (lab[..., 0] > 15) & (lab[..., 0] < 95) & (chroma < 30)
-        if candidates.sum() < 200:
-            return
-        cast_a = float(np.median(lab[..., 1][candidates]))
-        cast_b = float(np.median(lab[..., 2][candidates]))
+        pick = (exclude < 0.3) & (lab[..., 0] > 15) & (lab[..., 0] < 95) & (chroma < NEUTRAL_MAX_CHROMA)
+        if pick.mean() < NEUTRAL_MIN_SHARE:
+            return None  # too few grey-ish tones to tell a cast from the scene's real colours
+        return self._sample(image, pick.astype(np.float32))
+
+    # -- global -------------------------------------------------------------------------------------------------
+    def _white_balance(self, plan, neutral: Sample | None, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
+        """Neutralise a colour cast of the near-neutral tones, trusting skin to tell a warm light from a cast."""
+        if neutral is None:
+            return 0.0, 0.0
+        lab = _lab(neutral.pixels)
+        cast_a, cast_b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
         if faces is not None:
-            # Skin has a known hue; its a*/b* balance tells a warm light from a warm cast.
-            hue = math.degrees(math.atan2(faces.lab[2], faces.lab[1]))
+            skin = _lab(faces.pixels)
+            hue = math.degrees(math.atan2(np.median(skin[:, 2]), np.median(skin[:, 1])))
             if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
-                cast_b *= 0.5
-        if math.hypot(cast_a, cast_b) < 2.0:
-            return
-        temp_key, tint_key = ("Temperature", "Tint") if is_raw else ("IncrementalTemperature", "IncrementalTint")
-        temp, tint = self._solve_wb(image, masks, candidates, plan, temp_key, tint_key)
-        temp, tint = 0.8 * temp, 0.8 * tint  # leave a little of the light's character
-        if abs(temp) < 2 and abs(tint) < 2:
-            return
-        plan.global_[temp_key] = round(temp)
-        plan.global_[tint_key] = round(tint)
-        plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones: "
-                                   f"white balance {temp:+.0f} / tint {tint:+.0f}", param=temp_key)
+                cast_a, cast_b = cast_a * 0.6, cast_b * 0.6  # skin looks right: much of the "cast" is real colour
+        if math.hypot(cast_a, cast_b) < WB_MIN_CAST:
+            return 0.0, 0.0
+        if is_raw:
+            plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f}: left to Lightroom's As Shot "
+                                       "white balance (raw files need the camera's as-shot value)")
+            return 0.0, 0.0
+        target = (WB_KEEP * cast_a, WB_KEEP * cast_b)
+        d_temp, d_tint = solve_white_balance(neutral.pixels, target)
+        temp = round(float(np.clip(d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
+        tint = round(float(np.clip(d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
+        if abs(temp) < 3 and abs(tint) < 3:
+            return 0.0, 0.0
+        plan.global_["IncrementalTemperature"] = temp
+        plan.global_["IncrementalTint"] = tint
+        plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones: temperature "
+                                   f"{temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
+        return float(temp), float(tint)
 
-    def _solve_wb(self, image, masks, candidates, plan, temp_key, tint_key) -> tuple[float, float]:
-        """Find the temperature/tint that make the near-neutral pixels neutral, by measuring our renderer."""
-        patch = _patch(image, candidates)
-        if temp_key == "Temperature":
-            return 0.0, 0.0  # raw files: absolute Kelvin needs the as-shot value; left to Lightroom's As Shot
-
-        def cast(temp: float, tint: float) -> tuple[float, float]:
-            trial = plan.copy()
-            trial.global_[temp_key] = temp
-            trial.global_[tint_key] = tint
-            out = _lab(self.render(patch, trial, {}))
-            return float(np.median(out[..., 1])), float(np.median(out[..., 2]))
-
-        temp = tint = 0.0
-        for _ in range(4):  # Newton steps on a 2x2 Jacobian measured by finite differences
-            a0, b0 = cast(temp, tint)
-            if math.hypot(a0, b0) < 0.5:
-                break
-            a1, b1 = cast(temp + 5, tint)
-            a2, b2 = cast(temp, tint + 5)
-            jac = np.array([[(a1 - a0) / 5, (a2 - a0) / 5], [(b1 - b0) / 5, (b2 - b0) / 5]])
-            try:
-                step = np.linalg.solve(jac, [-a0, -b0])
-            except np.linalg.LinAlgError:
-                break
-            temp = float(np.clip(temp + step[0], -100, 100))
-            tint = float(np.clip(tint + step[1], -100, 100))
-        return temp, tint
-
-    def _exposure(self, plan, faces, subject, background, whole) -> None:
-        """Bring faces to the target (human priority); the rest of the frame gets a damped scene exposure."""
-        scene_ev = SCENE_DAMPING * _ev_between(whole.l_median, SCENE_TARGET_L)
-        if background is not None and background.share > 0.2:
-            scene_ev = SCENE_DAMPING * _ev_between(background.l_median, SCENE_TARGET_L)
-        headroom = _ev_between(max(whole.l_p99, 1.0), HIGHLIGHT_CLIP_L + 1.5)
+    def _exposure(self, plan, frame: Sample, faces, subject, background, temp, tint) -> float:
+        """Bring faces toward the target (human priority); the rest of the frame gets a damped scene exposure."""
+        frame_l = _lab(simulate(frame.pixels, temp, tint))[:, 0]
+        key = background if background is not None and background.share > 0.2 else frame
+        key_l = float(np.median(_lab(simulate(key.pixels, temp, tint))[:, 0]))
+        scene_ev = 0.0 if abs(key_l - SCENE_TARGET_L) < SCENE_DEADBAND_L else \
+            SCENE_DAMPING * ev_between(key_l, SCENE_TARGET_L - math.copysign(SCENE_DEADBAND_L, SCENE_TARGET_L - key_l))
+        headroom = ev_between(max(float(np.percentile(frame_l, 99)), 1.0), HIGHLIGHT_CLIP_L + 1.0)
         if faces is None:
             ev = float(np.clip(scene_ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
-            ev = min(ev, max(headroom, 0.0)) if ev > 0 else ev
-            if abs(ev) >= FACE_DEADBAND_EV:
+            if ev > 0:
+                ev = min(ev, max(headroom, 0.0) + 0.2)
+            if abs(ev) >= 0.1:
                 plan.global_["Exposure2012"] = round(ev, 2)
-                plan.add_note("predictor", f"scene median L* {whole.l_median:.0f} vs {SCENE_TARGET_L:.0f}: "
-                                           f"exposure {ev:+.2f} EV", param="Exposure2012")
-            return
-        face_ev = float(np.clip(_ev_between(faces.l_median, FACE_TARGET_L), -MAX_GLOBAL_EV - MAX_LOCAL_EV,
-                                MAX_GLOBAL_EV + MAX_LOCAL_EV))
+                plan.add_note("predictor", f"frame median L* {key_l:.0f} vs {SCENE_TARGET_L:.0f}: exposure {ev:+.2f} EV",
+                              param="Exposure2012")
+                return ev
+            return 0.0
+        face_l = float(np.median(_lab(simulate(faces.pixels, temp, tint))[:, 0]))
+        miss = FACE_TARGET_L - face_l
+        face_ev = 0.0 if abs(miss) < FACE_DEADBAND_L else FACE_DAMPING * ev_between(
+            face_l, FACE_TARGET_L - math.copysign(FACE_DEADBAND_L / 2, miss))
+        face_ev = float(np.clip(face_ev, -MAX_GLOBAL_EV - MAX_LOCAL_EV, MAX_GLOBAL_EV + MAX_LOCAL_EV))
         # People weigh more the more of the frame they fill; the rest of the frame pulls toward its own key.
-        people_weight = float(np.clip(0.55 + 2.0 * (subject.share if subject else 0.0), 0.55, 0.9))
-        global_ev = people_weight * face_ev + (1 - people_weight) * scene_ev
+        weight = float(np.clip(0.6 + 1.5 * (subject.share if subject else 0.0), 0.6, 0.9))
+        global_ev = weight * face_ev + (1 - weight) * scene_ev
         if global_ev > 0:
-            global_ev = min(global_ev, max(headroom, 0.0) + 0.15)
+            global_ev = min(global_ev, max(headroom, 0.0) + 0.3)
         global_ev = float(np.clip(global_ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
-        if abs(global_ev) >= FACE_DEADBAND_EV:
-            plan.global_["Exposure2012"] = round(global_ev, 2)
-            plan.add_note("predictor", f"faces {abs(face_ev):.1f} EV {'under' if face_ev > 0 else 'over'} target "
-                                       f"(L* {faces.l_median:.0f} vs {FACE_TARGET_L:.0f}): exposure "
-                                       f"{global_ev:+.2f} EV", param="Exposure2012")
-        else:
+        if abs(global_ev) < 0.1:
             global_ev = 0.0
+        else:
+            plan.global_["Exposure2012"] = round(global_ev, 2)
+            plan.add_note("predictor", f"faces {abs(ev_between(face_l, FACE_TARGET_L)):.1f} EV "
+                                       f"{'under' if miss > 0 else 'over'} target (L* {face_l:.0f} vs "
+                                       f"{FACE_TARGET_L:.0f}): exposure {global_ev:+.2f} EV", param="Exposure2012")
         rest = face_ev - global_ev
         if abs(rest) >= 0.2 and subject is not None:
-            local = float(np.clip(rest * min(1.0, subject.confidence), -MAX_LOCAL_EV, MAX_LOCAL_EV))
+            local = float(np.clip(rest, -MAX_LOCAL_EV, MAX_LOCAL_EV))
             edit = _edit(plan, "subject", subject.confidence)
             edit.values["Exposure2012"] = round(local, 2)
-            if local > 0:
-                edit.values["Shadows2012"] = round(min(30.0, 20 * local))
-            why = "backlit subject lifted" if local > 0 else "subject brighter than the scene: held back"
-            plan.add_note("predictor", f"{why}: people {local:+.2f} EV on top of the global exposure",
+            why = "subject darker than the scene: people lifted" if local > 0 else \
+                "subject brighter than the scene: people held back"
+            plan.add_note("predictor", f"{why} {local:+.2f} EV on top of the global exposure",
                           region="subject", param="Exposure2012")
+        return global_ev
 
-    def _tone(self, plan, image, masks) -> None:
+    def _tone(self, plan, frame: Sample, temp, tint, ev) -> None:
         """Highlights, shadows, whites, blacks and contrast from the histogram after exposure."""
-        lab = _lab(self.render(image, plan, masks))
-        light = lab[..., 0]
+        light = _lab(simulate(frame.pixels, temp, tint, ev))[:, 0]
         p005, p05, p50, p95, p995 = np.percentile(light, [0.5, 5, 50, 95, 99.5])
         clipped = float((light >= HIGHLIGHT_CLIP_L).mean())
-        deep = float((light <= 12).mean())
-        if clipped > 0.01 or p95 > 92:
-            value = -round(min(70.0, 15 + 1200 * clipped + 3 * max(0.0, p95 - 90)))
+        deep = float((light <= 10).mean())
+        if clipped > 0.01 or p95 > 93:
+            value = -round(min(60.0, 10 + 800 * clipped + 3 * max(0.0, p95 - 90)))
             plan.global_["Highlights2012"] = value
             plan.add_note("predictor", f"{clipped * 100:.1f} % of pixels near clipping: highlights {value}",
                           param="Highlights2012")
-        if deep > 0.08 or p05 < 8:
-            value = round(min(50.0, 10 + 150 * deep))
+        if deep > 0.1:
+            value = round(min(40.0, 100 * (deep - 0.05)))
             plan.global_["Shadows2012"] = value
             plan.add_note("predictor", f"{deep * 100:.0f} % of pixels in deep shadow: shadows +{value}",
                           param="Shadows2012")
-        if p995 < 90:
-            value = round(min(40.0, 1.5 * (95 - p995)))
+        if p995 < 88:
+            value = round(min(30.0, 1.2 * (93 - p995)))
             plan.global_["Whites2012"] = value
             plan.add_note("predictor", f"brightest tones reach only L* {p995:.0f}: whites +{value}",
                           param="Whites2012")
-        if p005 > 8:
-            value = -round(min(30.0, 1.5 * (p005 - 3)))
+        if p005 > 10:
+            value = -round(min(25.0, 1.2 * (p005 - 4)))
             plan.global_["Blacks2012"] = value
             plan.add_note("predictor", f"darkest tones at L* {p005:.0f} look washed out: blacks {value}",
                           param="Blacks2012")
         spread = float(np.std(light))
-        if spread < 18 and 20 < p50 < 80:
-            value = round(min(35.0, 2.0 * (22 - spread)))
+        if spread < 15 and 25 < p50 < 75:
+            value = round(min(30.0, 2.0 * (18 - spread)))
             plan.global_["Contrast2012"] = value
             plan.add_note("predictor", f"flat tones (L* spread {spread:.0f}): contrast +{value}", param="Contrast2012")
 
-    def _presence(self, plan, lab) -> None:
-        """A little vibrance for muted photos (vibrance protects skin and saturated colours)."""
-        chroma = float(np.median(np.hypot(lab[..., 1], lab[..., 2])))
-        if chroma < 12:
-            value = round(min(25.0, 2.0 * (14 - chroma)))
+    def _presence(self, plan, frame: Sample, temp, tint, ev) -> None:
+        """A little vibrance for muted photos (vibrance protects skin and already saturated colours)."""
+        lab = _lab(simulate(frame.pixels, temp, tint, ev))
+        chroma = float(np.median(np.hypot(lab[:, 1], lab[:, 2])))
+        if chroma < 8:
+            value = round(min(20.0, 2.0 * (10 - chroma)))
             plan.global_["Vibrance"] = value
             plan.add_note("predictor", f"muted colours (median chroma {chroma:.0f}): vibrance +{value}",
                           param="Vibrance")
 
-    # -- regions --------------------------------------------------------------------------------------------
-    def _skin(self, plan, image, masks, conf) -> None:
-        """Correct a colour cast that sits on skin only, with a local temperature/tint edit."""
-        mask = masks.get("face_skin")
-        if mask is None or mask.mean() < MIN_REGION_SHARE / 4:
-            return
-        lab = _lab(self.render(image, plan, masks))
-        skin = measure(lab, mask)
-        if skin is None:
-            return
-        hue = math.degrees(math.atan2(skin.lab[2], skin.lab[1]))
+    # -- regions -------------------------------------------------------------------------------------------------
+    def _skin(self, plan, faces: Sample, masks, conf, temp, tint, ev) -> None:
+        """A colour cast on skin alone gets a local temperature/tint edit that brings its hue back."""
+        lab = _lab(simulate(faces.pixels, temp, tint, ev))
+        a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+        hue = math.degrees(math.atan2(b, a))
         if abs(hue - SKIN_HUE_DEG) <= SKIN_HUE_TOLERANCE:
             return
-        sel = mask > 0.5
-        patch = _patch(image, sel)
-        ones = {"face_skin": np.ones(patch.shape[:2], np.float32), "body_skin": np.ones(patch.shape[:2], np.float32)}
-        chroma = max(math.hypot(skin.lab[1], skin.lab[2]), 12.0)
-        target = (chroma * math.cos(math.radians(SKIN_HUE_DEG)), chroma * math.sin(math.radians(SKIN_HUE_DEG)))
-
-        def skin_ab(temp: float, tint: float) -> np.ndarray:
-            trial = plan.copy()
-            trial.regions.append(RegionEdit("face_skin", {"Temperature": temp, "Tint": tint}))
-            out = _lab(self.render(patch, trial, ones))
-            return np.array([out[..., 1].mean(), out[..., 2].mean()])
-
-        temp = tint = 0.0
-        for _ in range(3):
-            ab = skin_ab(temp, tint)
-            err = np.array(target) - ab
-            if np.hypot(*err) < 1.0:
-                break
-            d_temp = (skin_ab(temp + 10, tint) - ab) / 10
-            d_tint = (skin_ab(temp, tint + 10) - ab) / 10
-            try:
-                step = np.linalg.solve(np.stack([d_temp, d_tint], axis=1), err)
-            except np.linalg.LinAlgError:
-                break
-            temp, tint = float(np.clip(temp + step[0], -60, 60)), float(np.clip(tint + step[1], -60, 60))
-        confidence = conf.get("face_skin", 1.0)
-        temp, tint = temp * confidence, tint * confidence
-        if abs(temp) < 3 and abs(tint) < 3:
+        chroma = max(math.hypot(a, b), 12.0)
+        aim = SKIN_HUE_DEG + math.copysign(SKIN_HUE_TOLERANCE / 2, hue - SKIN_HUE_DEG)
+        target = (chroma * math.cos(math.radians(aim)), chroma * math.sin(math.radians(aim)))
+        d_temp, d_tint = solve_white_balance(faces.pixels, target, start=(temp, tint), ev=ev, limit=160)
+        confidence = faces.confidence
+        d_temp, d_tint = float(np.clip(d_temp * confidence, -60, 60)), float(np.clip(d_tint * confidence, -60, 60))
+        if abs(d_temp) < 4 and abs(d_tint) < 4:
             return
         for key in ("face_skin", "body_skin"):
-            if key in masks and masks[key].mean() >= MIN_REGION_SHARE / 4:
-                edit = _edit(plan, key, confidence)
-                edit.values["Temperature"] = round(temp)
-                edit.values["Tint"] = round(tint)
+            if key in masks and float(np.mean(masks[key])) >= MIN_REGION_SHARE / 4:
+                edit = _edit(plan, key, conf.get(key, confidence))
+                edit.values["Temperature"] = round(d_temp)
+                edit.values["Tint"] = round(d_tint)
         plan.add_note("predictor", f"skin hue {hue:.0f}° vs {SKIN_HUE_DEG:.0f}° expected: skin temperature "
-                                   f"{temp:+.0f}, tint {tint:+.0f}", region="face_skin", param="Temperature")
+                                   f"{d_temp:+.0f}, tint {d_tint:+.0f}", region="face_skin", param="Temperature")
 
-    def _sky(self, plan, image, masks, sky_before) -> None:
+    def _sky(self, plan, sky: Sample, temp, tint, ev) -> None:
         """Recover a bright or clipped sky with a local exposure/highlights edit."""
-        mask = masks.get("sky")
-        if mask is None or sky_before is None or sky_before.share < 0.02:
+        light = _lab(simulate(sky.pixels, temp, tint, ev))[:, 0]
+        median, clipped = float(np.median(light)), float((light >= HIGHLIGHT_CLIP_L).mean())
+        if median <= SKY_MAX_L and clipped < 0.02:
             return
-        lab = _lab(self.render(image, plan, masks))
-        sky = measure(lab, mask)
-        if sky is None or (sky.l_median <= SKY_MAX_L and sky.clipped < 0.02):
-            return
-        ev = float(np.clip(_ev_between(sky.l_median, SKY_TARGET_L), -MAX_LOCAL_EV, 0.0)) * sky.confidence
-        edit = _edit(plan, "sky", sky_before.confidence)
-        edit.values["Exposure2012"] = round(ev, 2)
-        edit.values["Highlights2012"] = -round(min(80.0, 30 + 400 * sky.clipped))
-        edit.values["Saturation"] = 10
-        plan.add_note("predictor", f"sky clipped on {sky.clipped * 100:.0f} % of its pixels (median L* "
-                                   f"{sky.l_median:.0f}): sky {ev:+.2f} EV, highlights "
-                                   f"{edit.values['Highlights2012']}", region="sky", param="Highlights2012")
+        local = float(np.clip(ev_between(median, SKY_TARGET_L), -MAX_LOCAL_EV, 0.0))
+        edit = _edit(plan, "sky", sky.confidence)
+        edit.values["Exposure2012"] = round(local, 2)
+        edit.values["Highlights2012"] = -round(min(70.0, 25 + 300 * clipped))
+        edit.values["Saturation"] = 8
+        plan.add_note("predictor", f"sky clipped on {clipped * 100:.0f} % of its pixels (median L* {median:.0f}): "
+                                   f"sky {local:+.2f} EV, highlights {edit.values['Highlights2012']}",
+                      region="sky", param="Highlights2012")
 
-    def _background(self, plan, image, masks, faces, background) -> None:
+    def _background(self, plan, faces: Sample, background: Sample, temp, tint, ev) -> None:
         """Calm a background that outshines the people (human-region priority)."""
-        if faces is None or background is None or background.share < 0.15:
+        if background.share < 0.15:
             return
-        lab = _lab(self.render(image, plan, masks))
-        face = measure(lab, masks.get("face_skin"))
-        back = measure(lab, masks.get("background"))
-        if face is None or back is None:
-            return
-        gap = back.l_median - face.l_median
-        if gap > 8:
-            ev = -round(min(0.5, 0.02 * gap), 2)
+        subject_ev = next((e.values.get("Exposure2012", 0.0) for e in plan.regions if e.region == "subject"), 0.0)
+        face_l = float(np.median(_lab(simulate(faces.pixels, temp, tint, ev + subject_ev))[:, 0]))
+        back_l = float(np.median(_lab(simulate(background.pixels, temp, tint, ev))[:, 0]))
+        gap = back_l - face_l
+        if gap > 10:
+            local = -round(min(0.5, 0.02 * gap), 2)
             edit = _edit(plan, "background", background.confidence)
-            edit.values["Exposure2012"] = ev
+            edit.values["Exposure2012"] = local
             edit.values["Clarity2012"] = -10
-            plan.add_note("predictor", f"background L* {back.l_median:.0f} outshines the faces (L* "
-                                       f"{face.l_median:.0f}): background {ev:+.2f} EV, clarity -10",
-                          region="background", param="Exposure2012")
+            plan.add_note("predictor", f"background L* {back_l:.0f} outshines the faces (L* {face_l:.0f}): "
+                                       f"background {local:+.2f} EV, clarity -10", region="background",
+                          param="Exposure2012")
 
 
 def _edit(plan: RetouchPlan, region: str, confidence: float) -> RegionEdit:
@@ -372,17 +349,14 @@ def _edit(plan: RetouchPlan, region: str, confidence: float) -> RegionEdit:
         if edit.region == region:
             return edit
     edit = RegionEdit(region=region, values={}, amount=round(float(np.clip(confidence, 0.3, 1.0)), 2),
-                      name=None, confidence=round(float(confidence), 2))
+                      confidence=round(float(confidence), 2))
     plan.regions.append(edit)
     return edit
 
 
-_DEFAULT: Predictor | None = None
+_DEFAULT = Predictor()
 
 
 def predict(analysis, *, is_raw: bool = False) -> RetouchPlan:
-    """The automatic plan for an analysed photo (module-level convenience over one shared Predictor)."""
-    global _DEFAULT
-    if _DEFAULT is None:
-        _DEFAULT = Predictor()
+    """The automatic plan for an analysed photo."""
     return _DEFAULT.predict(analysis, is_raw=is_raw)

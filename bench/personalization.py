@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import time
 import zlib
@@ -31,6 +32,8 @@ import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+if (ROOT / ".models").is_dir():  # the models the set-up step provisioned (as the tests use them)
+    os.environ.setdefault("AIRETOUCH_MODELS_DIR", str(ROOT / ".models"))
 
 from bridge_server.core.params import GLOBAL_PARAMS, LOCAL_PARAMS  # noqa: E402
 from bridge_server.core.plan import RegionEdit, RetouchPlan  # noqa: E402

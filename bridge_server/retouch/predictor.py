@@ -20,17 +20,17 @@ PREDICTOR_VERSION = "auto-1.1"
 # Targets in CIELAB L* (D65). Skin in well-exposed portraits sits around L* 55-70: aim at the middle and only
 # move faces that are clearly off. A frame without people is keyed to a mid-grey median, damped because scenes
 # may be low or high key on purpose. A clear sky reads around L* 75-85.
-FACE_TARGET_L = 60.0
-FACE_DEADBAND_L = 4.0
+FACE_TARGET_L = 57.0
+FACE_DEADBAND_L = 12.0  # faces within target +/- this are left alone; others move to the band's edge
 FACE_DAMPING = 0.85
 SCENE_TARGET_L = 48.0
-SCENE_DEADBAND_L = 6.0
+SCENE_DEADBAND_L = 12.0
 SCENE_DAMPING = 0.5
 SKY_MAX_L = 86.0
 SKY_TARGET_L = 80.0
 SKIN_HUE_DEG = 52.0  # hue angle of skin in a*b*: measured 43-67 deg on our sample portraits
 SKIN_HUE_TOLERANCE = 9.0
-WB_MIN_CAST = 2.5  # a*/b* of near-neutral tones below which the light is left alone
+WB_MIN_CAST = 6.0  # a*/b* of near-neutral tones below which the light is left alone
 WB_KEEP = 0.2  # leave this share of a cast: some warmth or coolness is the light's character
 WB_LIMIT = (40.0, 30.0)  # the most an automatic white balance moves temperature / tint
 NEUTRAL_MAX_CHROMA = 12.0  # tones this close to grey are taken as grey in reality
@@ -218,7 +218,7 @@ class Predictor:
         face_l = float(np.median(_lab(simulate(faces.pixels, temp, tint))[:, 0]))
         miss = FACE_TARGET_L - face_l
         face_ev = 0.0 if abs(miss) < FACE_DEADBAND_L else FACE_DAMPING * ev_between(
-            face_l, FACE_TARGET_L - math.copysign(FACE_DEADBAND_L / 2, miss))
+            face_l, FACE_TARGET_L - math.copysign(FACE_DEADBAND_L, miss))
         face_ev = float(np.clip(face_ev, -MAX_GLOBAL_EV - MAX_LOCAL_EV, MAX_GLOBAL_EV + MAX_LOCAL_EV))
         # People weigh more the more of the frame they fill; the rest of the frame pulls toward its own key.
         weight = float(np.clip(0.6 + 1.5 * (subject.share if subject else 0.0), 0.6, 0.9))
@@ -250,29 +250,29 @@ class Predictor:
         p005, p05, p50, p95, p995 = np.percentile(light, [0.5, 5, 50, 95, 99.5])
         clipped = float((light >= HIGHLIGHT_CLIP_L).mean())
         deep = float((light <= 10).mean())
-        if clipped > 0.01 or p95 > 93:
+        if clipped > 0.02 or p95 > 95:
             value = -round(min(60.0, 10 + 800 * clipped + 3 * max(0.0, p95 - 90)))
             plan.global_["Highlights2012"] = value
             plan.add_note("predictor", f"{clipped * 100:.1f} % of pixels near clipping: highlights {value}",
                           param="Highlights2012")
-        if deep > 0.1:
+        if deep > 0.15:
             value = round(min(40.0, 100 * (deep - 0.05)))
             plan.global_["Shadows2012"] = value
             plan.add_note("predictor", f"{deep * 100:.0f} % of pixels in deep shadow: shadows +{value}",
                           param="Shadows2012")
-        if p995 < 88:
-            value = round(min(30.0, 1.2 * (93 - p995)))
+        if p995 < 80:
+            value = round(min(30.0, 1.2 * (88 - p995)))
             plan.global_["Whites2012"] = value
             plan.add_note("predictor", f"brightest tones reach only L* {p995:.0f}: whites +{value}",
                           param="Whites2012")
-        if p005 > 10:
-            value = -round(min(25.0, 1.2 * (p005 - 4)))
+        if p005 > 14:
+            value = -round(min(25.0, 1.2 * (p005 - 8)))
             plan.global_["Blacks2012"] = value
             plan.add_note("predictor", f"darkest tones at L* {p005:.0f} look washed out: blacks {value}",
                           param="Blacks2012")
         spread = float(np.std(light))
-        if spread < 15 and 25 < p50 < 75:
-            value = round(min(30.0, 2.0 * (18 - spread)))
+        if spread < 13 and 25 < p50 < 75:
+            value = round(min(35.0, 2.5 * (17 - spread)))
             plan.global_["Contrast2012"] = value
             plan.add_note("predictor", f"flat tones (L* spread {spread:.0f}): contrast +{value}", param="Contrast2012")
 
@@ -280,8 +280,8 @@ class Predictor:
         """A little vibrance for muted photos (vibrance protects skin and already saturated colours)."""
         lab = _lab(simulate(frame.pixels, temp, tint, ev))
         chroma = float(np.median(np.hypot(lab[:, 1], lab[:, 2])))
-        if chroma < 8:
-            value = round(min(20.0, 2.0 * (10 - chroma)))
+        if chroma < 6:
+            value = round(min(20.0, 2.0 * (8 - chroma)))
             plan.global_["Vibrance"] = value
             plan.add_note("predictor", f"muted colours (median chroma {chroma:.0f}): vibrance +{value}",
                           param="Vibrance")

@@ -42,6 +42,8 @@ def start_server(args, config_home: Path) -> tuple[subprocess.Popen, int, Path]:
     """The server in a subprocess, its output in a log file (a full pipe would stall it)."""
     env = dict(os.environ, AIRETOUCH_CONFIG_DIR=str(config_home / "config"),
                AIRETOUCH_DATA_DIR=str(config_home / "data"), PYTHON_KEYRING_BACKEND="keyring.backends.null.Keyring")
+    if "AIRETOUCH_MODELS_DIR" not in env and (ROOT / ".models").is_dir():  # the checkout's models, as tests use
+        env["AIRETOUCH_MODELS_DIR"] = str(ROOT / ".models")
     command = [sys.executable, "-m", "bridge_server.cli", "serve", "--port", "0"]
     if args.workers:
         command += ["--workers", str(args.workers)]
@@ -140,7 +142,10 @@ def main() -> int:
                 print(log.read_text()[-3000:], file=sys.stderr)
                 raise
             result = asyncio.run(drive(port, token, photos, args.requests, args.concurrency))
-            hwm, rss = peak_rss_mib(proc.pid)
+            crashed = proc.poll()
+            hwm, rss = peak_rss_mib(proc.pid) if crashed is None else (float("nan"), float("nan"))
+            if crashed is not None:
+                print(f"THE SERVER DIED during the run (exit status {crashed})", file=sys.stderr)
             if result["errors"]:
                 print(f"server log (end):\n{log.read_text()[-3000:]}", file=sys.stderr)
         finally:

@@ -161,7 +161,7 @@ class Retoucher:
 
     def xmp_packet(self, plan: RetouchPlan, *, is_raw: bool) -> str:
         """The plan as a Camera Raw XMP packet (text), as a sidecar would hold it."""
-        from .lightroom.sidecar import plan_to_xmp
+        from .lightroom.writer import plan_to_xmp
         return plan_to_xmp(plan, is_raw=is_raw)
 
     def read_plan(self, xmp_path: str | Path) -> RetouchPlan:

@@ -178,6 +178,11 @@ async def test_plan_with_an_explicit_plan_keeps_its_values(make_client, photos):
     assert resp.status == 200, await resp.text()
     body = await resp.json()
     assert body["plan"]["global"]["Exposure2012"] == 0.5 and body["plan"]["global"]["Contrast2012"] == -20
+    assert "xmp" not in body
+    resp = await post(client, "/v1/plan", {"photo": {"path": str(photos[1])}, "plan": explicit, "want_xmp": True})
+    assert resp.status == 200, await resp.text()
+    xmp = (await resp.json())["xmp"]
+    assert "http://ns.adobe.com/camera-raw-settings/1.0/" in xmp and "Exposure2012" in xmp
 
 
 async def test_plan_of_a_corrupt_image_is_422_naming_the_file(make_client, tmp_path, sample_photos):
@@ -293,6 +298,16 @@ async def test_render_writes_the_output_and_refuses_to_overwrite(make_client, ph
     assert resp.status == 422 and (await resp.json())["error"]["field"] == "out"
     resp = await post(client, "/v1/render", {**request, "out": str(tmp_path / "a.jpg"), "colorspace": "prophoto"})
     assert resp.status == 400 and (await resp.json())["error"]["field"] == "colorspace"
+
+
+async def test_render_with_a_sidecars_settings_writes_a_16_bit_tiff(make_client, photos, preset_files, tmp_path):
+    client = await make_client()
+    out = tmp_path / "from_xmp.tif"
+    resp = await post(client, "/v1/render", {"photo": {"path": str(photos[4])}, "xmp_path": str(preset_files[0]),
+                                             "out": str(out), "colorspace": "adobe_rgb"})
+    assert resp.status == 200, await resp.text()
+    with Image.open(out) as im:
+        assert im.format == "TIFF" and im.size == ((await resp.json())["width"], (await resp.json())["height"])
 
 
 async def test_presets_route_writes_a_preset_from_a_plan(make_client, tmp_path):

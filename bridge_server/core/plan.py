@@ -31,6 +31,14 @@ def new_sync_id() -> str:
     return uuid.uuid4().hex.upper()
 
 
+_SYNC_NAMESPACE = uuid.UUID("6f1c2a0e-3b7d-4c55-9a39-1f2e8d4b7a10")
+
+
+def stable_sync_id(*parts: object) -> str:
+    """A sync id that is the same whenever the same edit is generated (plans are deterministic)."""
+    return uuid.uuid5(_SYNC_NAMESPACE, "\x1f".join(str(p) for p in parts)).hex.upper()
+
+
 @dataclass
 class Note:
     """Why something was done: `stage` is who did it (predictor, memory, instruction, validation...)."""

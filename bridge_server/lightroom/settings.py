@@ -20,7 +20,7 @@ from ..core.params import (
     CURVE, ENUM, GLOBAL, GLOBAL_BY_XMP, GLOBAL_PARAMS, LOCAL_BY_XMP, LOCAL_PARAMS, Param, is_default,
     is_linear_curve,
 )
-from ..core.plan import OURS, USER, Mask, Note, RegionEdit, RetouchPlan, Spot, new_sync_id
+from ..core.plan import OURS, USER, Mask, Note, RegionEdit, RetouchPlan, Spot, new_sync_id, stable_sync_id
 from ..core.regions import GEOMETRY_BY_WHAT, REGION_BY_KEY, region_for_codes
 from .rdf import X_DEFAULT, fmt_real, scalar_text, typed
 
@@ -282,7 +282,8 @@ def _complete_edit(edit: RegionEdit) -> None:
     edit.masks = [copy.deepcopy(m) for m in edit.mask_components()]
     if edit.name is None:
         edit.name = (OUR_PREFIX if edit.origin == OURS else "") + region_label(edit)
-    edit.sync_id = edit.sync_id or new_sync_id()
+    if not edit.sync_id:
+        edit.sync_id = stable_sync_id(edit.region, edit.person, edit.name) if edit.origin == OURS else new_sync_id()
     edit.values = {k: quantise(LOCAL_PARAMS[k], v) for k, v in edit.values.items()}
     edit.values.setdefault("CurveRefineSaturation", LOCAL_PARAMS["CurveRefineSaturation"].default)
     for i, mask in enumerate(edit.masks):
@@ -290,6 +291,8 @@ def _complete_edit(edit: RegionEdit) -> None:
             raise PlanError(f"Lightroom's code for {mask.region!r} is not confirmed, so it is not written",
                             field=f"regions.{edit.region}.masks")
         kind_label = REGION_BY_KEY[mask.kind].label if mask.kind in REGION_BY_KEY else mask.kind
+        if not mask.sync_id and edit.origin == OURS:
+            mask.sync_id = stable_sync_id(edit.sync_id, i)
         _complete_mask(mask, region_label(edit) if i == 0 else kind_label)
 
 

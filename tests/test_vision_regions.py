@@ -140,3 +140,16 @@ def test_without_models_the_fallbacks_are_used_and_said(monkeypatch, tmp_path):
     assert a.fallbacks, "the analysis must say it used fallbacks"
     assert len(a.faces) >= 1
     assert "face_skin" in a.masks
+
+
+def test_fallback_face_detection_is_safe_from_several_threads(monkeypatch, tmp_path):
+    # The server analyses photos in a worker pool; OpenCV cascades must not be shared between threads.
+    from concurrent.futures import ThreadPoolExecutor
+
+    from bridge_server.vision.faces import detect_faces
+    monkeypatch.setenv("AIRETOUCH_MODELS_DIR", str(tmp_path / "empty"))
+    from skimage import data
+    image = data.astronaut()
+    with ThreadPoolExecutor(4) as pool:
+        counts = list(pool.map(lambda _: len(detect_faces(image, use_models=False)[0]), range(24)))
+    assert counts == [counts[0]] * 24 and counts[0] >= 1

@@ -18,6 +18,7 @@ centre, right ear tragion, left ear tragion), "right" meaning the subject's righ
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import threading
 from functools import lru_cache
 
 import numpy as np
@@ -382,14 +383,20 @@ _HAAR_KEYPOINTS = np.array([[0.32, 0.40], [0.68, 0.40], [0.50, 0.60], [0.50, 0.7
                            np.float32)
 
 
-@lru_cache(maxsize=None)
+_THREAD = threading.local()
+
+
 def _cascade(name: str):
+    """One OpenCV cascade per thread and file: a CascadeClassifier must not be shared between threads."""
     import cv2
 
-    c = cv2.CascadeClassifier(str(cv2.data.haarcascades) + "/" + name)
-    if c.empty():
-        raise RuntimeError(f"OpenCV cascade {name} not found in {cv2.data.haarcascades}")
-    return c
+    cache = _THREAD.__dict__.setdefault("cascades", {})
+    if name not in cache:
+        c = cv2.CascadeClassifier(str(cv2.data.haarcascades) + "/" + name)
+        if c.empty():
+            raise RuntimeError(f"OpenCV cascade {name} not found in {cv2.data.haarcascades}")
+        cache[name] = c
+    return cache[name]
 
 
 def detect_faces_haar(srgb: np.ndarray, max_edge: int = 640) -> list[Face]:

@@ -20,8 +20,8 @@ PREDICTOR_VERSION = "auto-1.1"
 # Targets in CIELAB L* (D65). Skin in well-exposed portraits sits around L* 55-70: aim at the middle and only
 # move faces that are clearly off. A frame without people is keyed to a mid-grey median, damped because scenes
 # may be low or high key on purpose. A clear sky reads around L* 75-85.
-FACE_TARGET_L = 57.0
-FACE_DEADBAND_L = 12.0  # faces within target +/- this are left alone; others move to the band's edge
+FACE_TARGET_L = 58.0
+FACE_DEADBAND_L = 6.0  # faces within target +/- this are left alone; others move to the band's edge
 FACE_DAMPING = 0.85
 SCENE_TARGET_L = 48.0
 SCENE_DEADBAND_L = 12.0
@@ -30,11 +30,12 @@ SKY_MAX_L = 86.0
 SKY_TARGET_L = 80.0
 SKIN_HUE_DEG = 52.0  # hue angle of skin in a*b*: measured 43-67 deg on our sample portraits
 SKIN_HUE_TOLERANCE = 9.0
-WB_MIN_CAST = 6.0  # a*/b* of near-neutral tones below which the light is left alone
+WB_MIN_CAST = 4.0  # a*/b* of near-neutral tones below which the light is left alone
 WB_KEEP = 0.2  # leave this share of a cast: some warmth or coolness is the light's character
 WB_LIMIT = (40.0, 30.0)  # the most an automatic white balance moves temperature / tint
 NEUTRAL_MAX_CHROMA = 12.0  # tones this close to grey are taken as grey in reality
-NEUTRAL_MIN_SHARE = 0.05
+NEUTRAL_MIN_SHARE = 0.02
+PEOPLE_SHARE_OF_GLOBAL = 0.4  # how much of the people's exposure change the whole frame follows (harmony)
 MAX_GLOBAL_EV = 1.5
 MAX_LOCAL_EV = 1.5
 HIGHLIGHT_CLIP_L = 98.0
@@ -154,47 +155,77 @@ class Predictor:
         return plan.validate()
 
     def _neutral_sample(self, image: np.ndarray, masks: dict) -> Sample | None:
-        """Pixels that are probably grey in reality: low chroma, mid tones, not skin or sky."""
-        import cv2
+        """Pixels that may be grey in reality: everything but skin and sky (greys are picked from these)."""
         exclude = np.zeros(image.shape[:2], np.float32)
         for key in ("face_skin", "body_skin", "sky"):
             if key in masks:
                 exclude = np.maximum(exclude, masks[key])
-        lab = cv2.cvtColor(np.clip(image, 0, 1), cv2.COLOR_LRGB2Lab)
-        chroma = np.hypot(lab[..., 1], lab[..., 2])
-        pick = (exclude < 0.3) & (lab[..., 0] > 15) & (lab[..., 0] < 95) & (chroma < NEUTRAL_MAX_CHROMA)
-        if pick.mean() < NEUTRAL_MIN_SHARE:
-            return None  # too few grey-ish tones to tell a cast from the scene's real colours
-        return self._sample(image, pick.astype(np.float32))
+        return self._sample(image, (exclude < 0.3).astype(np.float32))
 
     # -- global -------------------------------------------------------------------------------------------------
-    def _white_balance(self, plan, neutral: Sample | None, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
-        """Neutralise a colour cast of the near-neutral tones, trusting skin to tell a warm light from a cast."""
-        if neutral is None:
-            return 0.0, 0.0
-        lab = _lab(neutral.pixels)
-        cast_a, cast_b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+    def _white_balance(self, plan, pool: Sample | None, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
+        """Neutralise a colour cast of the tones that are grey in reality, trusting skin to tell a warm light
+        from a cast. Grey tones are found iteratively: near-grey after the previous correction."""
+        if pool is None:
+            return self._white_balance_from_skin(plan, faces, is_raw)
+        temp = tint = 0.0
+        first_cast = None
+        for threshold in (30.0, 18.0, NEUTRAL_MAX_CHROMA):
+            lab = _lab(simulate(pool.pixels, temp, tint))
+            pick = (np.hypot(lab[:, 1], lab[:, 2]) < threshold) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
+            if pick.mean() < NEUTRAL_MIN_SHARE:
+                break
+            cast = (float(np.median(lab[pick, 1])), float(np.median(lab[pick, 2])))
+            first_cast = first_cast or cast
+            if math.hypot(*cast) < 0.5:
+                break
+            d_temp, d_tint = solve_white_balance(pool.pixels[pick], (0.0, 0.0), start=(temp, tint))
+            temp, tint = temp + d_temp, tint + d_tint
+        if first_cast is None:
+            return self._white_balance_from_skin(plan, faces, is_raw)
+        cast_a, cast_b = first_cast
+        keep = WB_KEEP
         if faces is not None:
             skin = _lab(faces.pixels)
             hue = math.degrees(math.atan2(np.median(skin[:, 2]), np.median(skin[:, 1])))
             if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
-                cast_a, cast_b = cast_a * 0.6, cast_b * 0.6  # skin looks right: much of the "cast" is real colour
+                keep = 0.5  # skin looks right: much of the "cast" is the scene's real colour
         if math.hypot(cast_a, cast_b) < WB_MIN_CAST:
             return 0.0, 0.0
         if is_raw:
             plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f}: left to Lightroom's As Shot "
                                        "white balance (raw files need the camera's as-shot value)")
             return 0.0, 0.0
-        target = (WB_KEEP * cast_a, WB_KEEP * cast_b)
-        d_temp, d_tint = solve_white_balance(neutral.pixels, target)
-        temp = round(float(np.clip(d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
-        tint = round(float(np.clip(d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
+        temp = round(float(np.clip((1 - keep) * temp, -WB_LIMIT[0], WB_LIMIT[0])))
+        tint = round(float(np.clip((1 - keep) * tint, -WB_LIMIT[1], WB_LIMIT[1])))
         if abs(temp) < 3 and abs(tint) < 3:
             return 0.0, 0.0
         plan.global_["IncrementalTemperature"] = temp
         plan.global_["IncrementalTint"] = tint
         plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones: temperature "
                                    f"{temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
+        return float(temp), float(tint)
+
+    def _white_balance_from_skin(self, plan, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
+        """Without grey tones to measure, skin is the colour reference: bring its hue back into the skin band."""
+        if faces is None or is_raw or faces.confidence < 0.5:
+            return 0.0, 0.0
+        lab = _lab(faces.pixels)
+        a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+        hue = math.degrees(math.atan2(b, a))
+        if abs(hue - SKIN_HUE_DEG) <= SKIN_HUE_TOLERANCE:
+            return 0.0, 0.0
+        chroma = max(math.hypot(a, b), 12.0)
+        aim = math.radians(SKIN_HUE_DEG + math.copysign(SKIN_HUE_TOLERANCE / 2, hue - SKIN_HUE_DEG))
+        d_temp, d_tint = solve_white_balance(faces.pixels, (chroma * math.cos(aim), chroma * math.sin(aim)))
+        temp = round(float(np.clip(0.8 * d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
+        tint = round(float(np.clip(0.8 * d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
+        if abs(temp) < 3 and abs(tint) < 3:
+            return 0.0, 0.0
+        plan.global_["IncrementalTemperature"] = temp
+        plan.global_["IncrementalTint"] = tint
+        plan.add_note("predictor", f"few grey tones to measure; skin hue {hue:.0f}° vs {SKIN_HUE_DEG:.0f}° "
+                                   f"expected: temperature {temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
         return float(temp), float(tint)
 
     def _exposure(self, plan, frame: Sample, faces, subject, background, temp, tint) -> float:
@@ -220,9 +251,11 @@ class Predictor:
         face_ev = 0.0 if abs(miss) < FACE_DEADBAND_L else FACE_DAMPING * ev_between(
             face_l, FACE_TARGET_L - math.copysign(FACE_DEADBAND_L, miss))
         face_ev = float(np.clip(face_ev, -MAX_GLOBAL_EV - MAX_LOCAL_EV, MAX_GLOBAL_EV + MAX_LOCAL_EV))
-        # People weigh more the more of the frame they fill; the rest of the frame pulls toward its own key.
-        weight = float(np.clip(0.6 + 1.5 * (subject.share if subject else 0.0), 0.6, 0.9))
-        global_ev = weight * face_ev + (1 - weight) * scene_ev
+        # Human-region priority: the people get their full correction; the frame follows only part of it
+        # (so people and scene stay in harmony), plus the scene's own, damped correction.
+        global_ev = scene_ev + PEOPLE_SHARE_OF_GLOBAL * (face_ev - scene_ev)
+        if subject is None or subject.share > 0.6:
+            global_ev = face_ev  # the people are the frame: one global move
         if global_ev > 0:
             global_ev = min(global_ev, max(headroom, 0.0) + 0.3)
         global_ev = float(np.clip(global_ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
@@ -234,7 +267,7 @@ class Predictor:
                                        f"{'under' if miss > 0 else 'over'} target (L* {face_l:.0f} vs "
                                        f"{FACE_TARGET_L:.0f}): exposure {global_ev:+.2f} EV", param="Exposure2012")
         rest = face_ev - global_ev
-        if abs(rest) >= 0.2 and subject is not None:
+        if abs(rest) >= 0.15 and subject is not None:
             local = float(np.clip(rest, -MAX_LOCAL_EV, MAX_LOCAL_EV))
             edit = _edit(plan, "subject", subject.confidence)
             edit.values["Exposure2012"] = round(local, 2)
@@ -307,8 +340,11 @@ class Predictor:
                 edit = _edit(plan, key, conf.get(key, confidence))
                 edit.values["Temperature"] = round(d_temp)
                 edit.values["Tint"] = round(d_tint)
-        plan.add_note("predictor", f"skin hue {hue:.0f}° vs {SKIN_HUE_DEG:.0f}° expected: skin temperature "
-                                   f"{d_temp:+.0f}, tint {d_tint:+.0f}", region="face_skin", param="Temperature")
+        for edit in plan.regions:
+            if edit.region in ("face_skin", "body_skin"):
+                plan.add_note("predictor", f"skin hue {hue:.0f}° vs {SKIN_HUE_DEG:.0f}° expected: skin temperature "
+                                           f"{d_temp:+.0f}, tint {d_tint:+.0f}", region=edit.region,
+                              param="Temperature")
 
     def _sky(self, plan, sky: Sample, temp, tint, ev) -> None:
         """Recover a bright or clipped sky with a local exposure/highlights edit."""

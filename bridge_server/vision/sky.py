@@ -71,7 +71,7 @@ def detect_sky(lab: np.ndarray, person: np.ndarray | None = None, *, indoor_cues
         if kind == "overcast" or share["blue"] < 0.3:
             mean_l = float(light[comp].mean())
             strict = 90.0 if indoor_cues > 0.5 else 85.0
-            if mean_l < max(strict, bright):
+            if mean_l < max(strict, min(bright - 3.0, 95.0)):
                 notes.append(f"grey area at the top (L* {mean_l:.0f}) is not bright enough to be sky")
                 continue
         keep |= comp

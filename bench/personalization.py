@@ -225,13 +225,17 @@ def apply_offsets(plan: RetouchPlan, offsets: dict) -> RetouchPlan:
     return out.validate()
 
 
-def final_for(photographer: str, photo: Photo, rng: np.random.Generator) -> tuple[RetouchPlan, dict]:
+NOISE_EV, NOISE_SLIDER = 0.05, 3.0  # how far a photographer strays from their own habit, per edit (1 sigma)
+
+
+def final_for(photographer: str, photo: Photo, rng: np.random.Generator, noise: float = 1.0,
+              ) -> tuple[RetouchPlan, dict]:
     style = style_for(photographer, photo)
     noisy = {}
     for (region, name), value in style.items():
         p = (GLOBAL_PARAMS if region == GLOBAL else LOCAL_PARAMS)[name]
-        noise = rng.normal(0, 0.04) if p.unit == "EV" else rng.normal(0, 2.0)
-        noisy[(region, name)] = value + noise
+        sigma = (NOISE_EV if p.unit == "EV" else NOISE_SLIDER) * noise
+        noisy[(region, name)] = value + rng.normal(0, sigma)
     return apply_offsets(photo.proposal, noisy), style
 
 
@@ -310,6 +314,8 @@ def main(argv=None) -> int:
     ap.add_argument("--held-out", type=int, default=18, help="held-out photos rendered per fold")
     ap.add_argument("--quick", action="store_true", help="2 folds, 4 variants, no ΔE")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--noise", type=float, default=1.0,
+                    help=f"scale of the photographers' inconsistency (1 = {NOISE_EV} EV / {NOISE_SLIDER:g} units)")
     ap.add_argument("--memory", default="", help="memory settings to try, e.g. bandwidth=0.2,shrink=0.5")
     args = ap.parse_args(argv)
     if args.quick:
@@ -357,7 +363,7 @@ def main(argv=None) -> int:
             held = [p for p in photos if p.base in held_names]
             train = [train[i] for i in prng.permutation(len(train))]
             held = [held[i] for i in prng.permutation(len(held))][: args.held_out]
-            finals = {id(p): final_for(photographer, p, prng) for p in train + held}
+            finals = {id(p): final_for(photographer, p, prng, args.noise) for p in train + held}
             events = [FeedbackEvent(photo_key=p.name, proposed=p.proposal, final=finals[id(p)][0],
                                     scene_vector=p.vector, scene_tags=p.tags, time=1.7e9 + i, source="plugin")
                       for i, p in enumerate(train)]

@@ -56,16 +56,19 @@ _NOUN_TAGS = {"portrait": "portraits", "group": "group photos", "landscape": "la
 class MemorySettings:
     """Knobs of the model (scene vectors are about 0..1 per slot; distances are RMS over slots)."""
 
-    bandwidth: float = 0.15  # Gaussian kernel width on the scene distance
+    # Defaults chosen with bench/personalization.py on the real scene descriptor (16 slots): variations of one
+    # photo lie about 0.07 apart, different photos 0.45, indoor portraits and outdoor landscapes 0.5 (plus
+    # their differing tags, which is what keeps those two apart).
+    bandwidth: float = 0.25  # Gaussian kernel width on the scene distance
     wide_factor: float = 2.0  # the prior's kernel is this many times wider
-    tag_weight: float = 0.3  # distance added by fully different tags (Jaccard distance x this)
+    tag_weight: float = 0.7  # distance added by fully different tags (Jaccard distance x this)
     shrink: float = 1.0  # k: an estimate from n_eff similar events keeps n_eff / (n_eff + k) of its size
-    prior_shrink: float = 2.0  # k of the wide prior
+    prior_shrink: float = 0.5  # k of the wide prior
     half_life_days: float = 365.0  # an edit this much older than the newest one counts half
     margin: float = 0.1  # room beyond the photographer's own range, as a share of that range...
     min_margin: float = 0.02  # ...but at least this share of the parameter's full range
     similar: float = 0.5  # kernel weight from which a past photo counts as "similar" in notes
-    max_distance: float = 0.5  # scenes further apart than this never inform each other
+    max_distance: float = 0.6  # scenes further apart than this never inform each other
 
 
 @dataclass

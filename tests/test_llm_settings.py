@@ -7,7 +7,8 @@ import stat
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
+
+from bridge_server.core.secrets import usable_keyring
 
 from bridge_server.core.paths import config_dir
 from bridge_server.retouch import settings as st
@@ -18,32 +19,6 @@ def mode(path) -> int:
     return stat.S_IMODE(os.stat(path).st_mode)
 
 
-class MemoryKeyring(KeyringBackend):
-    """An in-memory keyring for tests (a stand-in for the OS keyring)."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.store: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.store.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.store[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.store.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 def test_defaults_are_off_and_keep_the_photo_local():
@@ -85,7 +60,7 @@ def test_an_unreadable_settings_file_is_an_error_naming_the_file():
 
 
 def test_without_a_keyring_backend_the_key_goes_to_a_0600_file():
-    assert st._keyring() is None  # the tests run with keyring's null backend, like a headless Linux
+    assert usable_keyring() is None  # the tests run with keyring's null backend, like a headless Linux
     assert st.get_api_key() is None
     assert st.set_api_key("  sk-test-123 \n") == "file"
     assert mode(st.key_path()) == 0o600 and st.key_path().parent == config_dir()
@@ -105,11 +80,11 @@ def test_with_a_keyring_the_key_lives_there_and_not_in_a_file(memory_keyring):
     st.key_path().parent.mkdir(parents=True, exist_ok=True)
     st.key_path().write_text("old-key\n")
     assert st.set_api_key("sk-keyring") == "keyring"
-    assert memory_keyring.store[("airetouch", "llm-api-key")] == "sk-keyring"
+    assert memory_keyring.items[("airetouch", "llm-api-key")] == "sk-keyring"
     assert not st.key_path().exists()
     assert st.get_api_key() == "sk-keyring"
     st.delete_api_key()
-    assert memory_keyring.store == {}
+    assert memory_keyring.items == {}
 
 
 def test_a_key_must_be_one_line():

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import keyring
 import pytest
-from keyring.backend import KeyringBackend
 
 from bridge_server import cli
 from bridge_server.core.paths import config_dir
 from bridge_server.service.app import create_app
 from bridge_server.service.config import ServerConfig
 from bridge_server.service.errors import ConfigError
-from bridge_server.service.security import KEYRING_NAME, KEYRING_SERVICE, load_or_create_token
+from bridge_server.core.secrets import SERVICE as KEYRING_SERVICE
+from bridge_server.service.security import KEYRING_NAME, load_or_create_token
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,32 +38,6 @@ def bearer(token: str) -> dict:
     return {"Authorization": f"Bearer {token}"}
 
 
-class MemoryKeyring(KeyringBackend):
-    """An OS keyring stand-in that keeps passwords in memory."""
-
-    priority = 1
-
-    def __init__(self):
-        super().__init__()
-        self.items: dict[tuple[str, str], str] = {}
-
-    def get_password(self, service, username):
-        return self.items.get((service, username))
-
-    def set_password(self, service, username, password):
-        self.items[(service, username)] = password
-
-    def delete_password(self, service, username):
-        self.items.pop((service, username), None)
-
-
-@pytest.fixture
-def memory_keyring():
-    previous = keyring.get_keyring()
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(previous)
 
 
 # -- bearer token ----------------------------------------------------------------------------------------

@@ -8,20 +8,17 @@ from __future__ import annotations
 
 import json
 import logging
-import os
-import stat
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..core.paths import config_dir, ensure
-from ..imaging.atomic import atomic_path
+from ..core.paths import config_dir
+from ..core.secrets import keyring_delete, keyring_get, keyring_set, read_private, write_private
 
 log = logging.getLogger(__name__)
 
 SETTINGS_FILE = "llm.json"
 KEY_FILE = "llm-api-key"
-KEYRING_SERVICE = "airetouch"
 KEYRING_NAME = "llm-api-key"
 
 MAX_TIMEOUT_S = 120.0
@@ -126,35 +123,8 @@ def save_settings(settings: LLMSettings, path: Path | None = None) -> Path:
     """Validate and write the settings atomically (0600, in a 0700 folder)."""
     settings.validate()
     path = path or settings_path()
-    ensure(path.parent)
-    _write_private(path, json.dumps(settings.to_dict(), indent=2) + "\n")
+    write_private(path, json.dumps(settings.to_dict(), indent=2) + "\n")
     return path
-
-
-def _write_private(path: Path, text: str) -> None:
-    with atomic_path(path) as tmp:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-
-# -- the API key ------------------------------------------------------------------------------------------------
-
-def _keyring():
-    """The keyring backend where a usable one exists (not the null or failing backends), else None."""
-    try:
-        import keyring
-        from keyring.backends import fail, null
-    except ImportError:
-        return None
-    try:
-        backend = keyring.get_keyring()
-    except Exception:  # noqa: BLE001 - a broken keyring configuration must not stop instructions
-        log.warning("the OS keyring could not be loaded; the endpoint's API key is kept in a file")
-        return None
-    if isinstance(backend, (fail.Keyring, null.Keyring)):
-        return None
-    return backend
 
 
 def key_path() -> Path:
@@ -163,26 +133,7 @@ def key_path() -> Path:
 
 def get_api_key() -> str | None:
     """The endpoint's API key: from the keyring, else from the 0600 file; None when none is stored."""
-    backend = _keyring()
-    if backend is not None:
-        try:
-            key = backend.get_password(KEYRING_SERVICE, KEYRING_NAME)
-            if key:
-                return key
-        except Exception as exc:  # noqa: BLE001 - locked or headless keyrings raise assorted errors
-            log.warning("could not read the API key from the keyring (%s); trying the key file", exc)
-    path = key_path()
-    try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        if mode & 0o077:
-            log.warning("%s is readable by others (mode %o); restricting it to 0600", path, mode)
-            os.chmod(path, 0o600)
-        return path.read_text(encoding="utf-8").strip() or None
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        log.warning("could not read the API key file %s (%s)", path, exc.strerror)
-        return None
+    return keyring_get(KEYRING_NAME) or read_private(key_path())
 
 
 def set_api_key(key: str) -> str:
@@ -190,27 +141,14 @@ def set_api_key(key: str) -> str:
     key = key.strip()
     if not key or any(ch in key for ch in "\r\n\0"):
         raise SettingsError("an API key must be one line of text")
-    backend = _keyring()
-    if backend is not None:
-        try:
-            backend.set_password(KEYRING_SERVICE, KEYRING_NAME, key)
-            if backend.get_password(KEYRING_SERVICE, KEYRING_NAME) == key:
-                key_path().unlink(missing_ok=True)  # no stale copy outside the keyring
-                return "keyring"
-        except Exception as exc:  # noqa: BLE001
-            log.warning("could not store the API key in the keyring (%s); using a 0600 file", exc)
-    path = key_path()
-    ensure(path.parent)
-    _write_private(path, key + "\n")
+    if keyring_set(KEYRING_NAME, key):
+        key_path().unlink(missing_ok=True)  # no stale copy outside the keyring
+        return "keyring"
+    write_private(key_path(), key + "\n")
     return "file"
 
 
 def delete_api_key() -> None:
     """Remove the key from the keyring and the file (whichever hold it)."""
-    backend = _keyring()
-    if backend is not None:
-        try:
-            backend.delete_password(KEYRING_SERVICE, KEYRING_NAME)
-        except Exception:  # noqa: BLE001 - not stored there, or no access: the file is what is left
-            pass
+    keyring_delete(KEYRING_NAME)
     key_path().unlink(missing_ok=True)

@@ -7,19 +7,16 @@ from __future__ import annotations
 
 import hmac
 import logging
-import os
 import secrets
-import stat
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ..core.paths import config_dir, ensure
+from ..core.paths import config_dir
+from ..core.secrets import file_mode, keyring_get, keyring_set, read_private, usable_keyring, write_private
 
 log = logging.getLogger(__name__)
 
-KEYRING_SERVICE = "airetouch"
 KEYRING_NAME = "bridge-token"
 LOOPBACK_NAMES = frozenset({"127.0.0.1", "localhost", "::1"})
 
@@ -44,17 +41,17 @@ def new_token() -> str:
 def load_or_create_token(path: Path | None = None) -> TokenInfo:
     """The stored token (keyring first, then the file), or a new one; both stores end up holding it."""
     path = path or token_path()
-    backend = _keyring()
-    token = _keyring_get(backend)
-    from_file = _read_token_file(path)
+    backend = usable_keyring()
+    token = keyring_get(KEYRING_NAME, backend)
+    from_file = read_private(path)
     created = False
     if not token:
         token = from_file
     if not token:
         token, created = new_token(), True
-    if from_file != token or _mode(path) != 0o600:
+    if from_file != token or file_mode(path) != 0o600:
         write_token_file(path, token)
-    in_keyring = _keyring_set(backend, token) if backend is not None else False
+    in_keyring = keyring_set(KEYRING_NAME, token, backend)
     return TokenInfo(token, path, in_keyring, created)
 
 
@@ -63,77 +60,12 @@ def rotate_token(path: Path | None = None) -> TokenInfo:
     path = path or token_path()
     token = new_token()
     write_token_file(path, token)
-    backend = _keyring()
-    in_keyring = _keyring_set(backend, token) if backend is not None else False
-    return TokenInfo(token, path, in_keyring, True)
+    return TokenInfo(token, path, keyring_set(KEYRING_NAME, token), True)
 
 
 def write_token_file(path: Path, token: str) -> None:
     """Atomically write the token with mode 0600 in a 0700 folder (the file is never readable by others)."""
-    ensure(path.parent, 0o700)
-    fd, tmp = tempfile.mkstemp(prefix=".token-", dir=path.parent)  # mkstemp creates it 0600
-    try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(token + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _read_token_file(path: Path) -> str | None:
-    try:
-        text = path.read_text(encoding="ascii").strip()
-    except (FileNotFoundError, UnicodeDecodeError):
-        return None
-    return text or None
-
-
-def _mode(path: Path) -> int | None:
-    try:
-        return stat.S_IMODE(path.stat().st_mode)
-    except FileNotFoundError:
-        return None
-
-
-def _keyring():
-    """The keyring backend when a real one exists (not the null or failing backends), else None."""
-    try:
-        import keyring
-        from keyring.backends import fail, null
-    except ImportError:
-        return None
-    try:
-        backend = keyring.get_keyring()
-    except Exception:  # noqa: BLE001 - a broken keyring configuration must not stop the server
-        log.warning("the OS keyring could not be loaded; the token is kept in the token file only")
-        return None
-    if isinstance(backend, (fail.Keyring, null.Keyring)):
-        return None
-    return backend
-
-
-def _keyring_get(backend) -> str | None:
-    if backend is None:
-        return None
-    try:
-        return backend.get_password(KEYRING_SERVICE, KEYRING_NAME) or None
-    except Exception as exc:  # noqa: BLE001 - locked or headless keyrings raise assorted errors
-        log.warning("could not read the token from the keyring (%s); using the token file", exc)
-        return None
-
-
-def _keyring_set(backend, token: str) -> bool:
-    try:
-        if backend.get_password(KEYRING_SERVICE, KEYRING_NAME) != token:
-            backend.set_password(KEYRING_SERVICE, KEYRING_NAME, token)
-        return backend.get_password(KEYRING_SERVICE, KEYRING_NAME) == token
-    except Exception as exc:  # noqa: BLE001
-        log.warning("could not store the token in the keyring (%s); it is in the token file only", exc)
-        return False
+    write_private(path, token + "\n")
 
 
 def token_matches(authorization: str | None, token: str) -> bool:

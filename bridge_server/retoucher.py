@@ -105,6 +105,17 @@ class Retoucher:
             raise PlanError("a photo needs a path or a preview", field="photo")
         return decode(check_readable(photo.path), purpose=purpose, **limit)
 
+    def _check_photo(self, photo: PhotoRequest) -> None:
+        """Even a plan that needs no analysis is only written for a photo that decodes (small and quick)."""
+        from .imaging.decode import decode, decode_bytes
+        limit = {"max_pixels": self.max_pixels} if self.max_pixels else {}
+        if photo.preview is not None:
+            decode_bytes(photo.preview, name=photo.label, max_edge=256, **limit)
+        elif photo.path is not None:
+            decode(check_readable(photo.path), "analysis", max_edge=256, **limit)
+        else:
+            raise PlanError("a photo needs a path or a preview", field="photo")
+
     def analyse(self, photo: PhotoRequest):
         image = self.decode(photo, "analysis")  # an unreadable file is reported as such, whatever comes next
         from .vision.regions import analyse
@@ -115,8 +126,10 @@ class Retoucher:
         request = request or PlanRequest()
         analysis = None
         if request.base is not None:
+            self._check_photo(photo)
             plan = request.base.copy()
         elif request.sets and not request.instruction:
+            self._check_photo(photo)  # nothing to analyse, but it must still be a photo we can read
             plan = RetouchPlan()
         else:
             from .retouch.predictor import predict

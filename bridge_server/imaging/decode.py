@@ -130,6 +130,14 @@ def decode_bytes(data: bytes, name: str, *, max_pixels: int = DEFAULT_MAX_PIXELS
     return _decode_raster(io.BytesIO(data), name, fmt, len(data), max_pixels, max_edge)
 
 
+def probe_format(path: str | Path) -> str:
+    """A photo's format from its first bytes, without decoding; typed errors for missing, unreadable,
+    empty or non-image files."""
+    path = Path(path)
+    _, head = _probe(path)
+    return sniff_format(head, str(path))
+
+
 def sniff_format(head: bytes, name: str = "") -> str:
     """'jpeg', 'png', 'webp', 'tiff' or 'raw' from a file's first bytes (the extension only names raws)."""
     ext = Path(name).suffix.lower().lstrip(".")

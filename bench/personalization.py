@@ -383,6 +383,7 @@ def main(argv=None) -> int:
     folds = [[names[i] for i in order[k::args.folds]] for k in range(args.folds)]
     mae = {m: {n: [] for n in NS} for m in METHODS}
     de = {m: {n: [] for n in NS} for m in METHODS}
+    at10 = {ph: {m: [] for m in METHODS} for ph in PHOTOGRAPHERS}
     for photographer in PHOTOGRAPHERS:
         for k, held_names in enumerate(folds):
             prng = np.random.default_rng([zlib.crc32(photographer.encode()), k, args.seed])
@@ -404,6 +405,8 @@ def main(argv=None) -> int:
                     for m in METHODS:
                         plan = method_plan(m, p, events[:n], cache, settings)
                         mae[m][n].append(plan_error(plan, final, p.proposal, style))
+                        if n == 10:
+                            at10[photographer][m].append(mae[m][n][-1])
                         if not args.quick:
                             de[m][n].append(delta_e(comp, rendered_lab(comp, p, plan), target_lab[id(p)]))
         print(f"  {photographer}: done ({time.time() - t0:.0f} s)")
@@ -424,6 +427,10 @@ def main(argv=None) -> int:
             if de["none"][n]:
                 print(f" {n:3d} | " + " | ".join(f"{np.mean(de[m][n]):10.2f}" for m in METHODS))
     print("methods: " + "; ".join(f"{m} = {LABELS[m]}" for m in METHODS))
+    if any(at10[ph]["none"] for ph in at10):
+        print("MAE at N=10 per photographer: " + "; ".join(
+            f"{ph} " + "/".join(f"{np.mean(v[m]):.2f}" for m in METHODS) for ph, v in at10.items() if v["none"])
+            + f" ({'/'.join(METHODS)})")
     print()
     if mae["none"][10]:
         none10, mem10, avg10 = (np.mean(mae[m][10]) for m in ("none", "memory", "global_avg"))

@@ -136,7 +136,7 @@ class Retoucher:
             analysis = self.analyse(photo)
             plan = predict(analysis, is_raw=photo.raw)
         if request.catalog:
-            plan = self._apply_memory(plan, request.catalog, analysis)
+            plan = self._apply_memory(plan, request.catalog, analysis, photo.raw)
         if request.sets:
             plan = apply_sets(plan, request.sets)
         if request.instruction:
@@ -153,12 +153,13 @@ class Retoucher:
         plan.validate()
         return PlanResult(photo, plan, self.settings_table(plan, is_raw=photo.raw), analysis)
 
-    def _apply_memory(self, plan: RetouchPlan, catalog: dict, analysis) -> RetouchPlan:
+    def _apply_memory(self, plan: RetouchPlan, catalog: dict, analysis, is_raw: bool) -> RetouchPlan:
         if analysis is None:
             return plan
         from catalog.memory import StyleMemory  # noqa: PLC0415 - optional stage
         memory = StyleMemory.for_catalog(catalog)
-        return memory.adjust(plan, analysis.scene.vector, analysis.scene.tags).plan
+        return memory.adjust(plan, analysis.scene.vector, analysis.scene.tags, present_regions=set(analysis.masks),
+                             is_raw=is_raw).plan
 
     # -- stage 4: emit ---------------------------------------------------------------------------------------
     @staticmethod
@@ -222,6 +223,9 @@ class Retoucher:
         if photo.settings is None:
             raise PlanError("feedback needs the settings the photographer kept", field="photo.settings")
         analysis = self.analyse(photo)
+        if proposed is None:  # what we would have proposed for this photo: the memory learns the difference
+            from .retouch.predictor import predict
+            proposed = predict(analysis, is_raw=photo.raw)
         memory = StyleMemory.for_catalog(catalog)
         events = memory.record(analysis.scene.vector, analysis.scene.tags, kept=photo.settings,
                                proposed=proposed, is_raw=photo.raw, photo_id=photo.photo_id,

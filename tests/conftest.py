@@ -94,3 +94,16 @@ def memory_keyring():
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
+
+
+def run_airetouch(*args, cwd=None):
+    """Run the `airetouch` command line as a person does (a subprocess of this Python)."""
+    import subprocess
+    import sys
+    return subprocess.run([sys.executable, "-m", "bridge_server.cli", *map(str, args)], capture_output=True,
+                          text=True, cwd=cwd, timeout=300)
+
+
+@pytest.fixture
+def airetouch():
+    return run_airetouch

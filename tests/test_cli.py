@@ -4,14 +4,8 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
-import sys
 
 import pytest
-
-
-def airetouch(*args, cwd=None) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bridge_server.cli", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
 
 
 def exiftool_json(path) -> dict:
@@ -20,7 +14,7 @@ def exiftool_json(path) -> dict:
     return json.loads(out.stdout)[0]
 
 
-def test_retouch_with_set_values_writes_a_sidecar_lightroom_can_read(tmp_path, shared_data):
+def test_retouch_with_set_values_writes_a_sidecar_lightroom_can_read(airetouch, tmp_path, shared_data):
     photo = tmp_path / "headshot.jpg"
     shutil.copy(shared_data / "photos" / "portrait_headshot.jpg", photo)
     before = photo.read_bytes()
@@ -41,7 +35,7 @@ def test_retouch_with_set_values_writes_a_sidecar_lightroom_can_read(tmp_path, s
     assert "headshot.xmp" in run.stdout
 
 
-def test_a_batch_goes_on_past_a_bad_file_and_exits_non_zero_naming_it(tmp_path, shared_data):
+def test_a_batch_goes_on_past_a_bad_file_and_exits_non_zero_naming_it(airetouch, tmp_path, shared_data):
     good = tmp_path / "good.jpg"
     shutil.copy(shared_data / "photos" / "two_women_indoor.jpg", good)
     bad = tmp_path / "bad.jpg"
@@ -57,7 +51,7 @@ def test_a_batch_goes_on_past_a_bad_file_and_exits_non_zero_naming_it(tmp_path, 
     assert "1 of 3" in run.stdout
 
 
-def test_retouch_without_a_plan_writes_the_automatic_plan_with_reasons(tmp_path, shared_data):
+def test_retouch_without_a_plan_writes_the_automatic_plan_with_reasons(airetouch, tmp_path, shared_data):
     photo = tmp_path / "group.jpg"
     shutil.copy(shared_data / "photos" / "family_indoor_group.jpg", photo)
     run = airetouch("retouch", photo, "--explain", "--debug-masks", tmp_path / "masks")
@@ -67,7 +61,7 @@ def test_retouch_without_a_plan_writes_the_automatic_plan_with_reasons(tmp_path,
     assert sorted(p.name for p in (tmp_path / "masks").glob("group.face_skin.png"))
 
 
-def test_plan_file_round_trip_inspect_and_preset(tmp_path, shared_data):
+def test_plan_file_round_trip_inspect_and_preset(airetouch, tmp_path, shared_data):
     plan = {"schema_version": 1, "global": {"Exposure2012": 0.25, "Vibrance": 10},
             "regions": [{"region": "subject", "values": {"Shadows2012": 20}},
                         {"region": "radial", "values": {"Exposure2012": -0.3},
@@ -94,13 +88,13 @@ def test_plan_file_round_trip_inspect_and_preset(tmp_path, shared_data):
     assert tags["PresetType"] == "Normal" and len(tags["UUID"]) == 32
 
 
-def test_inspect_reads_an_adobe_preset(preset_files):
+def test_inspect_reads_an_adobe_preset(airetouch, preset_files):
     preset = next(p for p in preset_files if p.name == "mask-exmaple.xmp")
     run = airetouch("inspect", preset)
     assert run.returncode == 0 and "sky" in run.stdout
 
 
-def test_a_malformed_plan_file_is_reported_clearly(tmp_path, shared_data):
+def test_a_malformed_plan_file_is_reported_clearly(airetouch, tmp_path, shared_data):
     bad = tmp_path / "plan.json"
     bad.write_text("{ nope")
     run = airetouch("retouch", shared_data / "photos" / "portrait_headshot.jpg", "--plan", bad, "--dry-run")
@@ -108,7 +102,7 @@ def test_a_malformed_plan_file_is_reported_clearly(tmp_path, shared_data):
 
 
 @pytest.mark.slow
-def test_render_writes_a_jpeg_with_the_source_metadata_and_no_camera_raw_settings(tmp_path, shared_data):
+def test_render_writes_a_jpeg_with_the_source_metadata_and_no_camera_raw_settings(airetouch, tmp_path, shared_data):
     photo = tmp_path / "h.jpg"
     shutil.copy(shared_data / "photos" / "portrait_headshot.jpg", photo)
     subprocess.run(["exiftool", "-q", "-overwrite_original", "-Artist=Jane Photographer", "-XMP-crs:Exposure2012=+1.00",

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import __version__
-from .core.errors import NotFoundError, PermissionDeniedError, PlanError
+from .core.errors import NotFoundError, NothingLearnedError, PermissionDeniedError, PlanError
 from .core.plan import RetouchPlan
 from .imaging.decode import RAW_EXTENSIONS as _RAW
 from .imaging.decode import is_raw_path
@@ -214,8 +214,11 @@ class Retoucher:
                        directory: Path | None = None) -> list[tuple[str, Path]]:
         """The catalog's learned style as presets (one per scene group): [(preset name, path)]."""
         from catalog.memory import StyleMemory  # noqa: PLC0415
-        return [(label, self.write_preset(plan, label, group, directory))
-                for label, plan in StyleMemory.for_catalog(catalog).preset_plans(name)]
+        plans = StyleMemory.for_catalog(catalog).preset_plans(name)
+        if not plans:
+            raise NothingLearnedError("AI Retouch has not learned this catalog's style yet: use \"Teach AI Retouch "
+                                      "from these edits\" on a few edited photos first")
+        return [(label, self.write_preset(plan, label, group, directory)) for label, plan in plans]
 
     def feedback(self, catalog: dict, photo: PhotoRequest, proposed: RetouchPlan | None = None) -> dict:
         """Record what the photographer kept (photo.settings) for this photo's scene: {recorded, events}."""

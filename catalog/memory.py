@@ -428,8 +428,8 @@ class StyleMemory:
         """One plan per scene group (each frequent tag, and "all"): the values this photographer typically
         keeps there, global and per region. Absolute white balance is left out (it belongs to each photo)."""
         model = self._model()
-        if len(model.events) < min_events:
-            return []
+        if not model.events:
+            return []  # one kept edit is already a style for "all"; scene groups need `min_events` each
         counts = Counter(t for tags in model.tags for t in tags)
         groups = [("all", list(range(len(model.events))))]
         for tag, count in counts.most_common():

@@ -253,7 +253,9 @@ def test_style_presets_give_one_plan_per_scene_group():
     assert presets["indoor"].n_events == 6 and presets["indoor"].name == "My style: indoor photos"
     names = [label for label, _ in StyleMemory(events=history).preset_plans("Anna")]
     assert names[0] == "Anna" and "Anna: landscapes" in names
-    assert StyleMemory(events=history[:2]).style_preset_plans(min_events=3) == []
+    # Two kept edits already make an overall style; scene groups need three photos each.
+    assert [p.group for p in StyleMemory(events=history[:2]).style_preset_plans(min_events=3)] == ["all"]
+    assert StyleMemory(events=[]).style_preset_plans() == []
 
 
 def test_model_is_not_rebuilt_without_changes(tmp_path):

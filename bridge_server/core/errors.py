@@ -88,3 +88,10 @@ class NotFoundError(RetouchError):
 class PermissionDeniedError(RetouchError):
     code = "permission_denied"
     http_status = 403
+
+
+class NothingLearnedError(RetouchError):
+    """A style was asked for, but the memory holds no edits to learn it from yet."""
+
+    code = "nothing_learned"
+    http_status = 409

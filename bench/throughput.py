@@ -33,7 +33,7 @@ def make_inputs(folder: Path) -> dict[str, Path]:
     write_jpeg(jpeg, resize_to_edge(linear, 1024) if max(linear.shape[:2]) > 1024 else
                _upscale(linear, 1024))
     big = _upscale(linear, 6000)[:4000, :6000]
-    preview = (np.clip(np.asarray(linear_to_srgb(_upscale(linear, 1024))), 0, 1) * 255 + 0.5).astype(np.uint8)
+    preview = (np.clip(np.asarray(linear_to_srgb(resize_to_edge(big, 1024))), 0, 1) * 255 + 0.5).astype(np.uint8)
     dng = folder / "group_24mp.dng"
     write_dng(dng, synthesize_mosaic(big), preview=preview)
     return {"1024-px JPEG": jpeg, "24 MP DNG with preview": dng}

@@ -142,8 +142,17 @@ class Retoucher:
         if request.instruction:
             from .retouch.instructions import apply_interpretation, interpret
             present = set(analysis.masks) if analysis is not None else None
-            plan = apply_interpretation(plan, interpret(request.instruction, regions_present=present),
-                                        is_raw=photo.raw)
+            interp = interpret(request.instruction, regions_present=present)
+            before_instruction = plan
+            plan = apply_interpretation(plan, interp, is_raw=photo.raw)
+            if analysis is not None:  # check and correct against a render (PerTouch's rethink loop)
+                from .retouch.rethink import rethink
+                plan = rethink(plan, analysis, interp, is_raw=photo.raw, base=before_instruction)
+        if request.clicks:  # positive / negative clicks: emphasise the chosen people, hold back the avoided
+            from .retouch.selection import apply_clicks
+            if analysis is None:
+                analysis = self.analyse(photo)
+            plan = apply_clicks(plan, analysis, request.clicks)
         if request.attributes:
             from .retouch.attributes import apply_attributes
             plan = apply_attributes(plan, request.attributes, is_raw=photo.raw)
@@ -152,6 +161,14 @@ class Retoucher:
         plan.provenance.setdefault("airetouch", __version__)
         plan.validate()
         return PlanResult(photo, plan, self.settings_table(plan, is_raw=photo.raw), analysis)
+
+    def variants(self, photo: PhotoRequest, request: PlanRequest | None = None, n: int = 4) -> list:
+        """3-5 distinct candidate retouches (natural, bright & airy, warm, moody, clean & cool) with small
+        previews, built on this photo's plan: [retouch.variants.Variant]."""
+        from .retouch.variants import variants
+        result = self.plan(photo, request or PlanRequest())
+        analysis = result.analysis if result.analysis is not None else self.analyse(photo)
+        return variants(analysis, result.plan, n=n, is_raw=photo.raw)
 
     def _apply_memory(self, plan: RetouchPlan, catalog: dict, analysis, is_raw: bool) -> RetouchPlan:
         if analysis is None:
@@ -285,6 +302,36 @@ class Retoucher:
                            "face_box": [round(v, 4) for v in face_norm] if face_norm else None,
                            "thumbnail": base64.b64encode(buffer.getvalue()).decode("ascii")})
         return people
+
+    def match(self, before: PhotoRequest, after: PhotoRequest, targets: list[PhotoRequest], *,
+              write_sidecars: bool = True, out_dir: Path | None = None, steps: int = 150) -> dict:
+        """"Match a look": fit a plan to the exemplar pair (before, after) once, then apply it to each target
+        through the target's own regions (sidecars written unless `write_sidecars` is False). A bad target
+        gives a result with ok False and its error; a bad exemplar raises. Returns {plan, fit, results}."""
+        from .core.errors import RetouchError
+        from .retouch.exemplar import fit_plan, transfer
+        analysis = self.analyse(before)
+        after_image = self.decode(after, "analysis")
+        fit = fit_plan(analysis.working, after_image, analysis.masks, steps=steps)
+        exemplar = {"before": before.label, "after": after.label, **fit.to_dict()}
+        results = []
+        for index, target in enumerate(targets):
+            entry: dict[str, Any] = {"index": index, "path": str(target.path) if target.path else None,
+                                     "photo_id": target.photo_id}
+            try:
+                plan = transfer(fit.plan, self.analyse(target), exemplar=exemplar, is_raw=target.raw)
+                plan.provenance.setdefault("airetouch", __version__)
+                entry.update(ok=True, plan=plan.to_dict(), summary=plan.summary(),
+                             notes=[n.text for n in plan.notes])
+                if write_sidecars:
+                    written = self.write_sidecar(target, plan, out_dir=out_dir)
+                    backup = getattr(written, "backup", None)
+                    entry.update(sidecar=str(getattr(written, "path", written)),
+                                 backup=str(backup) if backup else None)
+            except RetouchError as exc:
+                entry.update(ok=False, error=exc.to_dict())
+            results.append(entry)
+        return {"plan": fit.plan.to_dict(), "fit": fit.to_dict(), "results": results}
 
     def health(self) -> dict:
         """Which vision models are installed and which fallbacks are in use; never raises."""

@@ -21,6 +21,10 @@ def register(sub) -> None:
                    help="set a value, e.g. Exposure2012=+0.4 or sky:Highlights=-30 (repeatable)")
     p.add_argument("--instruction", "-i", help='what you want, in words ("brighten the faces a little")')
     p.add_argument("--strength", type=float, default=1.0, help="scale the edits (0..2, default 1)")
+    p.add_argument("--click", dest="clicks", action="append", default=[], type=parse_click, metavar="X,Y",
+                   help="emphasise the person at X,Y (pixels of the original photo, or 0..1; up to 5)")
+    p.add_argument("--avoid", dest="avoids", action="append", default=[], type=parse_click, metavar="X,Y",
+                   help="leave the person at X,Y alone (pixels of the original photo, or 0..1; up to 5)")
     p.add_argument("--out", type=Path, help="write sidecars into this folder instead of next to the photos")
     p.add_argument("--dry-run", action="store_true", help="plan and print, write nothing")
     p.add_argument("--json", action="store_true", help="print each plan as JSON")
@@ -45,6 +49,16 @@ def load_plan(path: Path) -> RetouchPlan:
         raise
 
 
+def parse_click(text: str) -> dict:
+    """`X,Y` -> {x, y} (pixels of the original photo, or normalised 0..1)."""
+    import argparse
+    try:
+        x, y = (float(v) for v in text.replace(" ", "").split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected X,Y, got {text!r}") from None
+    return {"x": x, "y": y}
+
+
 def collect_sets(expressions: list[str]) -> dict[str, dict[str, float]]:
     sets: dict[str, dict[str, float]] = {}
     for expression in expressions:
@@ -55,8 +69,9 @@ def collect_sets(expressions: list[str]) -> dict[str, dict[str, float]]:
 
 def run(args) -> int:
     base = load_plan(args.plan) if args.plan else None
+    clicks = [dict(c, positive=True) for c in args.clicks] + [dict(c, positive=False) for c in args.avoids]
     request = PlanRequest(base=base, sets=collect_sets(args.sets), instruction=args.instruction,
-                          strength=args.strength)
+                          strength=args.strength, clicks=clicks or None)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)
     failed: list[tuple[Path, str]] = []

@@ -307,6 +307,30 @@ async def presets(request: web.Request) -> web.Response:
                   "presets": [{"name": label, "path": str(p)} for label, p in written]})
 
 
+# -- match a look ---------------------------------------------------------------------------------------
+@routes.post("/v1/match")
+@doc("Match a look: fit develop settings to an exemplar before/after pair, apply them to each target photo",
+     request={"type": "object", "required": ["before", "after", "targets"], "properties": {
+         "before": ref("Photo"), "after": ref("Photo"), "targets": {"type": "array", "items": ref("Photo")},
+         "write_sidecars": {"type": "boolean"}}},
+     response={"type": "object", "properties": {"plan": ref("Plan"), "fit": {"type": "object"},
+                                                "results": {"type": "array", "items": {"type": "object"}}}},
+     errors=(404, 415, 422, 503))
+async def match(request: web.Request) -> web.Response:
+    data = await parse.json_body(request)
+    retoucher, pool = _state(request)
+    targets = parse.field(data, "targets", list, required=True)
+    write_sidecars = parse.field(data, "write_sidecars", bool)
+    before = await pool.run_unqueued(parse.photo, data.get("before"), "before")  # stat, base64: off the loop
+    after = await pool.run_unqueued(parse.photo, data.get("after"), "after")
+    photos = [await pool.run_unqueued(parse.photo, t, f"targets[{i}]") for i, t in enumerate(targets)]
+
+    def work() -> dict:
+        return retoucher.match(before, after, photos, write_sidecars=write_sidecars is not False)
+
+    return reply(await pool.run(work))
+
+
 # -- people ----------------------------------------------------------------------------------------------
 @routes.get("/v1/photos/faces")
 @doc("The people in a photo with face boxes and small thumbnails, for choosing whom to retouch",
@@ -319,3 +343,26 @@ async def faces(request: web.Request) -> web.Response:
     path = parse.photo_path(request.query["path"], "path")
     retoucher, pool = _state(request)
     return reply({"path": str(path), "people": await pool.run(retoucher.faces, PhotoRequest(path=path))})
+
+
+# -- variants --------------------------------------------------------------------------------------------
+@routes.post("/v1/variants")
+@doc("A few distinct candidate retouches (natural, bright & airy, warm, moody, clean & cool) with previews",
+     request={"type": "object", "required": ["photo"], "properties": {
+         "photo": ref("Photo"), **PLAN_OPTIONS, "n": {"type": "integer", "minimum": 3, "maximum": 5}}},
+     response={"type": "object", "properties": {"variants": {"type": "array", "items": {"type": "object"}}}},
+     errors=(404, 415, 422, 503))
+async def variants(request: web.Request) -> web.Response:
+    data = await parse.json_body(request)
+    retoucher, pool = _state(request)
+    photo = await pool.run_unqueued(parse.photo, data.get("photo"))
+    plan_request = parse.plan_request(data)
+    count = parse.field(data, "n", int)
+    if count is not None and not 3 <= count <= 5:
+        raise InvalidRequest("n must be 3 to 5", field="n")
+
+    def work() -> dict:
+        found = retoucher.variants(photo, plan_request, n=count or 4)
+        return {"variants": [v.to_dict(is_raw=photo.raw) for v in found]}
+
+    return reply(await pool.run(work))

@@ -174,3 +174,4 @@ def test_gradients_match_finite_differences_for_every_continuous_parameter():
     assert not bad, bad
     silent = [key for key, a in zip(params.keys, analytic) if a == 0.0]
     assert not silent, f"parameters without any effect on the render: {silent}"
+

@@ -114,7 +114,7 @@ def lookup(x: Tensor, table: Tensor) -> Tensor:
 def apply_tables(rgb: Tensor, tables: Tensor) -> Tensor:
     """Per-channel tables (3, n) from `curve_tables` on linear rgb (N, 3, H, W) -> (N, 3, H, W)."""
     n = tables.shape[-1]
-    pos = rgb.clamp(0.0, 1.0).sqrt() * (n - 1)
+    pos = (rgb.clamp(0.0, 1.0) + 1e-12).sqrt() * (n - 1)  # + eps: finite slope at 0
     i0 = pos.detach().floor().clamp(max=n - 2).long()
     frac = pos - i0.to(pos.dtype)
     i0 += torch.arange(3, device=rgb.device).view(3, 1, 1) * n

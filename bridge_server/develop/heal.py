@@ -72,7 +72,7 @@ def _polar(g: SpotGeometry, top: int, left: int, h: int, w: int, dtype, device) 
     yy = torch.arange(top, top + h, dtype=dtype, device=device)[:, None] - g.cy
     xx = torch.arange(left, left + w, dtype=dtype, device=device)[None, :] - g.cx
     u, v = xx / g.rx, yy / g.ry
-    return torch.sqrt(u * u + v * v), torch.atan2(v, u)
+    return torch.sqrt(u * u + v * v + 1e-12), torch.atan2(v, u)
 
 
 def ring_difference(dst: Tensor, src: Tensor, rho: Tensor, phi: Tensor) -> tuple[Tensor, Tensor]:

@@ -41,7 +41,7 @@ def radial_mask(ys: Tensor, xs: Tensor, size: tuple[int, int], geometry: Mapping
     theta = math.radians(float(geometry.get("angle", 0.0)))
     u = dx * math.cos(theta) - dy * math.sin(theta)  # y points down: a positive angle turns counter-clockwise
     v = dx * math.sin(theta) + dy * math.cos(theta)
-    rho = torch.sqrt((u / ax) ** 2 + (v / ay) ** 2)
+    rho = torch.sqrt((u / ax) ** 2 + (v / ay) ** 2 + 1e-12)  # + eps: finite slope at the centre
     feather = min(max(float(geometry.get("feather", 50.0)) / 100.0, 1e-3), 1.0)
     inside = 1.0 - _smooth((rho - (1.0 - feather)) / feather)
     return inside if _flag(geometry.get("flipped", True)) else 1.0 - inside
@@ -83,7 +83,7 @@ def brush_mask(ys: Tensor, xs: Tensor, size: tuple[int, int], geometry: Mapping[
         i1 = min(int((cy + ry - y_min) / step_y) + 2, ys.shape[0])
         if j0 >= j1 or i0 >= i1:
             continue
-        dist = torch.sqrt(((xs[:, j0:j1] - cx) / rx) ** 2 + ((ys[i0:i1] - cy) / ry) ** 2)
+        dist = torch.sqrt(((xs[:, j0:j1] - cx) / rx) ** 2 + ((ys[i0:i1] - cy) / ry) ** 2 + 1e-12)
         dab_value = 1.0 - _smooth((dist - hard) / (1.0 - hard))
         clear[i0:i1, j0:j1] = clear[i0:i1, j0:j1] * (1.0 - flow * dab_value)
     return 1.0 - clear

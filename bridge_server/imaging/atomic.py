@@ -5,6 +5,7 @@ one, never a half-written file; a failed write leaves the destination untouched 
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
 from contextlib import contextmanager
@@ -56,3 +57,12 @@ def atomic_path(dst: str | os.PathLike) -> Iterator[Path]:
             pass
         raise
     fsync_dir(dst.parent)
+
+
+def sha256_file(path: Path) -> str:
+    """SHA-256 of a file's content (hex), read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

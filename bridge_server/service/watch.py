@@ -28,6 +28,7 @@ from typing import Callable
 
 from ..core.errors import DecodeError, NotFoundError, PermissionDeniedError, RetouchError
 from ..core.paths import data_dir, ensure
+from ..imaging.atomic import sha256_file
 from ..retoucher import RAW_EXTENSIONS, PhotoRequest, PlanRequest, Retoucher
 from .config import WatchFolder
 from .errors import ConfigError
@@ -58,14 +59,6 @@ def rendered_name(source: Path, fmt: str) -> str:
     family = {".jpg": ".jpg", ".jpeg": ".jpg", ".tif": ".tif", ".tiff": ".tif"}.get(source.suffix.lower())
     tag = "" if family == ext else "_" + source.suffix[1:].lower()
     return f"{source.stem}{tag}_retouched{ext}"
-
-
-def file_hash(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def atomic_copy(source: Path, target: Path) -> Path:
@@ -450,7 +443,7 @@ class Watcher:
 
     def _start(self, journal: Journal, executor: ThreadPoolExecutor, path: Path, seen: _Seen) -> None:
         try:
-            sha = file_hash(path)
+            sha = sha256_file(path)
         except OSError as exc:
             log.warning("cannot read %s yet: %s", path, exc)
             return

@@ -20,6 +20,7 @@ from pathlib import Path
 
 from ..core.errors import RetouchError
 from ..core.paths import data_dir
+from ..imaging.atomic import sha256_file
 
 MEDIAPIPE_VERSION = "0.10.21"
 WHEEL_PLATFORM = "manylinux_2_28_x86_64"  # the same files on every OS: the models are platform independent
@@ -77,14 +78,6 @@ def _file_name(name: str) -> str:
     return name + ".tflite"
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 # (path, size, mtime_ns) -> verified; a file is hashed once per process unless it changes on disk.
 _verified: dict[tuple[str, int, int], bool] = {}
 _verified_lock = threading.Lock()
@@ -100,7 +93,7 @@ def _verify(name: str, path: Path) -> bool:
         if key in _verified:
             return _verified[key]
     spec = MODELS[name]
-    ok = st.st_size == spec.size and _sha256(path) == spec.sha256
+    ok = st.st_size == spec.size and sha256_file(path) == spec.sha256
     with _verified_lock:
         _verified[key] = ok
     return ok

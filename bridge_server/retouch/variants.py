@@ -44,13 +44,11 @@ class Variant:
     description: str
     preview_linear: np.ndarray | None = None  # the preview before JPEG encoding (linear), for measuring
 
-    def to_dict(self, *, is_raw: bool) -> dict:
+    def to_dict(self, *, settings: dict) -> dict:
+        """JSON form; `settings` is the plan's Lightroom table (made by the emit stage, not here)."""
         import base64
-
-        from ..lightroom.sdk import plan_to_develop_settings
         return {"name": self.name, "description": self.description, "plan": self.plan.to_dict(),
-                "settings": plan_to_develop_settings(self.plan, is_raw=is_raw),
-                "preview": base64.b64encode(self.preview_jpeg_bytes).decode("ascii")}
+                "settings": settings, "preview": base64.b64encode(self.preview_jpeg_bytes).decode("ascii")}
 
 
 def _scaled_recipe(recipe: dict[str, dict[str, float]], factor: float) -> dict[str, dict[str, float]]:

@@ -363,6 +363,6 @@ async def variants(request: web.Request) -> web.Response:
 
     def work() -> dict:
         found = retoucher.variants(photo, plan_request, n=count or 4)
-        return {"variants": [v.to_dict(is_raw=photo.raw) for v in found]}
+        return {"variants": [v.to_dict(settings=retoucher.settings_table(v.plan, is_raw=photo.raw)) for v in found]}
 
     return reply(await pool.run(work))

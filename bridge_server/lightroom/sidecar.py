@@ -8,10 +8,11 @@ one replaces it atomically with the old permissions, a malformed sidecar is neve
 """
 from __future__ import annotations
 
+import copy
 import errno
 import os
 import stat
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -32,21 +33,13 @@ BACKUP_DIR = ".airetouch-backup"
 BACKUPS_KEPT = 5
 
 
-@dataclass
-class SidecarResult:
-    """What write_sidecar did: where, whether it created or merged, the backup, and the merge counts."""
+@dataclass(kw_only=True)
+class SidecarResult(MergeReport):
+    """What write_sidecar did: where, whether it created or merged, the backup, and the merge's counts."""
 
     path: Path
     created: bool
     backup: Path | None = None
-    written_corrections: int = 0
-    replaced_corrections: int = 0
-    kept_corrections: int = 0
-    written_spots: int = 0
-    replaced_spots: int = 0
-    kept_spots: int = 0
-    adopted: list[str] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         """JSON form for the API and the CLI."""
@@ -100,9 +93,8 @@ def write_sidecar(photo_path: str | os.PathLike, plan: RetouchPlan, *, out_dir: 
 
 def _result(path: Path, created: bool, backup: Path | None, report: MergeReport) -> SidecarResult:
     """A SidecarResult from a merge report."""
-    return SidecarResult(path, created, backup, report.written_corrections, report.replaced_corrections,
-                         report.kept_corrections, report.written_spots, report.replaced_spots, report.kept_spots,
-                         list(report.adopted), list(report.warnings))
+    counts = {f.name: copy.copy(getattr(report, f.name)) for f in fields(MergeReport)}
+    return SidecarResult(path=path, created=created, backup=backup, **counts)
 
 
 def _read(path: Path) -> bytes:

@@ -827,6 +827,11 @@ def _combine_levels(current: float | None, new: float) -> float:
     return max(current, new) if new > PLAIN else min(current, new)
 
 
+# Word classes that only switch a clause's flag on: token kind -> Clause attribute.
+CLAUSE_FLAGS = {"neg": "neg", "protect": "protect", "keep": "keep", "asis": "asis", "except": "except_",
+                "too": "too", "enough": "enough", "set": "set_"}
+
+
 def read_clause(joiner: str, tokens: list[Token]) -> Clause:
     """Sort a clause's words by class."""
     text = " ".join(t.text for t in tokens)
@@ -850,22 +855,8 @@ def read_clause(joiner: str, tokens: list[Token]) -> Clause:
             c.whole = True
         elif kind == "int":
             c.level = _combine_levels(c.level, lex.level)
-        elif kind == "neg":
-            c.neg = True
-        elif kind == "protect":
-            c.protect = True
-        elif kind == "keep":
-            c.keep = True
-        elif kind == "asis":
-            c.asis = True
-        elif kind == "except":
-            c.except_ = True
-        elif kind == "too":
-            c.too = True
-        elif kind == "enough":
-            c.enough = True
-        elif kind == "set":
-            c.set_ = True
+        elif kind in CLAUSE_FLAGS:
+            setattr(c, CLAUSE_FLAGS[kind], True)
         elif kind == "style":
             c.styles.append(lex.name)
         elif kind == "optimise":

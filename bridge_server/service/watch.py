@@ -22,9 +22,10 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from ..core.errors import DecodeError, NotFoundError, PermissionDeniedError, RetouchError
 from ..core.paths import data_dir, ensure
@@ -61,34 +62,38 @@ def rendered_name(source: Path, fmt: str) -> str:
     return f"{source.stem}{tag}_retouched{ext}"
 
 
-def atomic_copy(source: Path, target: Path) -> Path:
-    """Copy with data and mtime into a hidden temporary beside the target, then rename it into place."""
+@contextmanager
+def _replacing(target: Path) -> Iterator[tuple[int, Path]]:
+    """A file descriptor of a hidden temporary beside `target` (our prefix, so a crash leaves nothing we can't
+    find); on success it is flushed to disk and renamed into place, on error removed."""
     fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent)
     try:
+        yield fd, Path(tmp)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def atomic_copy(source: Path, target: Path) -> Path:
+    """Copy with data and mtime into a hidden temporary beside the target, then rename it into place."""
+    with _replacing(target) as (fd, tmp):
         with os.fdopen(fd, "wb") as out, open(source, "rb") as inp:
             shutil.copyfileobj(inp, out, 1 << 20)
             out.flush()
             os.fsync(out.fileno())
         shutil.copystat(source, tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
     return target
 
 
 def atomic_write_text(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f"{TMP_PREFIX}{target.name}-", dir=target.parent)
-    try:
+    """Write a small text file (an error report) atomically, readable by everyone."""
+    with _replacing(target) as (fd, tmp):
         with os.fdopen(fd, "w", encoding="utf-8") as out:
             out.write(text)
             out.flush()
             os.fsync(out.fileno())
         os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 class Journal:

@@ -134,7 +134,8 @@ def decode_blazeface(regressors: np.ndarray, scores: np.ndarray, cfg: dict,
     return boxes.astype(np.float32), prob.astype(np.float32), kps.astype(np.float32)
 
 
-def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def _overlaps(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Pairwise intersection areas of boxes a (N, 4) and b (M, 4), and each side's own areas."""
     ix0 = np.maximum(a[:, None, 0], b[None, :, 0])
     iy0 = np.maximum(a[:, None, 1], b[None, :, 1])
     ix1 = np.minimum(a[:, None, 2], b[None, :, 2])
@@ -142,19 +143,19 @@ def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
     area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
     area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+    return inter, area_a[:, None], area_b[None, :]
+
+
+def iou_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Intersection over union, pairwise."""
+    inter, area_a, area_b = _overlaps(a, b)
+    return inter / np.maximum(area_a + area_b - inter, 1e-9)
 
 
 def _containment(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """Intersection over the smaller box's area."""
-    ix0 = np.maximum(a[:, None, 0], b[None, :, 0])
-    iy0 = np.maximum(a[:, None, 1], b[None, :, 1])
-    ix1 = np.minimum(a[:, None, 2], b[None, :, 2])
-    iy1 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(ix1 - ix0, 0, None) * np.clip(iy1 - iy0, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return inter / np.maximum(np.minimum(area_a[:, None], area_b[None, :]), 1e-9)
+    inter, area_a, area_b = _overlaps(a, b)
+    return inter / np.maximum(np.minimum(area_a, area_b), 1e-9)
 
 
 def weighted_nms(boxes: np.ndarray, scores: np.ndarray, kps: np.ndarray, iou: float = NMS_IOU,

@@ -47,9 +47,7 @@ def default_photos() -> list[tuple[str, np.ndarray]]:
     for path in sorted(shared.glob("*.*")):
         photos.append((path.stem, decode(path, "analysis").pixels))
     from skimage import data as skdata
-    for name in ("astronaut", "coffee", "chelsea", "rocket", "hubble_deep_field", "immunohistochemistry"):
-        if name in ("hubble_deep_field", "immunohistochemistry"):
-            continue  # not photographs a retoucher would see
+    for name in ("astronaut", "coffee", "chelsea", "rocket"):  # the photographs among skimage's samples
         photos.append((f"skimage_{name}", srgb_to_linear(getattr(skdata, name)().astype(np.float32) / 255.0)))
     from sklearn.datasets import load_sample_images
     for name, img in zip(("sklearn_china", "sklearn_flower"), load_sample_images().images):

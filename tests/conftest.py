@@ -5,7 +5,9 @@ import os
 import tempfile
 from pathlib import Path
 
+import keyring
 import pytest
+from keyring.backend import KeyringBackend
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -60,35 +62,28 @@ def preset_files(shared_data) -> list[Path]:
     return sorted((shared_data / "lightroom" / "presets").glob("*.xmp"))
 
 
-class MemoryKeyring:
+class MemoryKeyring(KeyringBackend):
     """An OS keyring stand-in that keeps passwords in memory (headless machines have no keyring)."""
 
-    def __new__(cls):
-        from keyring.backend import KeyringBackend
+    priority = 1
 
-        class _Memory(KeyringBackend):
-            priority = 1
+    def __init__(self):
+        super().__init__()
+        self.items: dict[tuple[str, str], str] = {}
 
-            def __init__(self):
-                super().__init__()
-                self.items: dict[tuple[str, str], str] = {}
+    def get_password(self, service, username):
+        return self.items.get((service, username))
 
-            def get_password(self, service, username):
-                return self.items.get((service, username))
+    def set_password(self, service, username, password):
+        self.items[(service, username)] = password
 
-            def set_password(self, service, username, password):
-                self.items[(service, username)] = password
-
-            def delete_password(self, service, username):
-                self.items.pop((service, username), None)
-
-        return _Memory()
+    def delete_password(self, service, username):
+        self.items.pop((service, username), None)
 
 
 @pytest.fixture
 def memory_keyring():
     """Install an in-memory keyring for one test; `.items` holds what was stored."""
-    import keyring
     previous = keyring.get_keyring()
     backend = MemoryKeyring()
     keyring.set_keyring(backend)

@@ -189,6 +189,21 @@ def linear_to_srgb(x: Array) -> Array:
     return _where(x <= 0.0031308, x * 12.92, curved)
 
 
+_SRGB8_LEVELS = 65536
+
+
+@lru_cache(maxsize=1)
+def _srgb8_table() -> np.ndarray:
+    levels = np.arange(_SRGB8_LEVELS, dtype=np.float64) / (_SRGB8_LEVELS - 1)
+    return np.clip(np.round(np.asarray(linear_to_srgb(levels)) * 255.0), 0, 255).astype(np.uint8)
+
+
+def linear_to_srgb8(linear: np.ndarray) -> np.ndarray:
+    """Linear light (clipped to 0..1) -> 8-bit sRGB through a 16-bit table: the models' input, fast."""
+    index = np.clip(np.asarray(linear, np.float32), 0.0, 1.0) * np.float32(_SRGB8_LEVELS - 1) + np.float32(0.5)
+    return _srgb8_table()[index.astype(np.uint16)]
+
+
 def adobe_rgb_to_linear(x: Array) -> Array:
     """Adobe RGB (1998) encoded -> linear (pure gamma 563/256; negatives clamp to 0)."""
     return _pow(_clamp_min(_float(x), 0.0), ADOBE_RGB_GAMMA)

@@ -774,7 +774,6 @@ def _decode_raw(path: Path, fmt: str, head: bytes, purpose: str, max_pixels: int
             orientation = _FLIP_TO_EXIF.get(int(sizes.flip), 1)
             w, h = int(sizes.width), int(sizes.height)
             full = (h, w) if transposes(orientation) else (w, h)
-            bits = max(8, int(raw.white_level).bit_length())
             notes: list[str] = []
             if purpose == "analysis":
                 preview = _raw_preview(raw, name, orientation, full, max_pixels, max_edge, notes)
@@ -782,6 +781,9 @@ def _decode_raw(path: Path, fmt: str, head: bytes, purpose: str, max_pixels: int
                     preview.notes[:0] = notes
                     return _finish(preview, name, fmt, max_edge, is_raw=True, kind="preview",
                                    source_size=full, orientation=orientation)
+            # (read only now: asking LibRaw for the white level unpacks the whole mosaic, which the preview
+            # path above does not need)
+            bits = max(8, int(raw.white_level).bit_length())
             rgb = raw.postprocess(**_raw_params(half=purpose == "analysis"))
     pixels = rgb.astype(np.float32)
     pixels *= np.float32(1.0 / 65535.0)

@@ -15,30 +15,34 @@ import numpy as np
 
 from ..core.plan import RegionEdit, RetouchPlan
 
-PREDICTOR_VERSION = "auto-1.1"
+PREDICTOR_VERSION = "auto-1.2"
 
-# Targets in CIELAB L* (D65). Skin in well-exposed portraits sits around L* 55-70: aim at the middle and only
-# move faces that are clearly off. A frame without people is keyed to a mid-grey median, damped because scenes
-# may be low or high key on purpose. A clear sky reads around L* 75-85.
-FACE_TARGET_L = 58.0
-FACE_DEADBAND_L = 6.0  # faces within target +/- this are left alone; others move to the band's edge
+# The predictor corrects clear faults and leaves a photo that is within the range of well-made photos alone:
+# every statistic has a natural band, and only the part outside the band is corrected (to the band's edge). The
+# bands were set from the sample photos in ../shared/data and scikit-image/scikit-learn (their originals all fall
+# inside, so the predictor leaves them nearly untouched: see bench/quality.py's "identity" row).
+# Targets in CIELAB L* (D65). Skin in portraits sits anywhere from L* 35 (low key) to 78 (high key).
+FACE_BAND_L = (35.0, 78.0)
+FACE_TARGET_L = 58.0  # the middle of the band: where the notes measure faces from
 FACE_DAMPING = 0.85
-SCENE_TARGET_L = 48.0
-SCENE_DEADBAND_L = 12.0
-SCENE_DAMPING = 0.5
-SKY_MAX_L = 86.0
+SCENE_BAND_L = (22.0, 72.0)  # a frame without people: median L* (low- and high-key scenes are deliberate)
+SCENE_DAMPING = 0.6
+WHITE_MIN_L = 78.0  # the brightest tones (99.9th percentile) of a well-exposed photo reach at least this
+CLIP_MAX_SHARE = 0.05  # more pixels than this at white: the photo is over-exposed
+SKY_MAX_L = 94.0  # a sky brighter than this (median) or clipped on CLIP_MAX_SHARE is blown
 SKY_TARGET_L = 80.0
-SKIN_HUE_DEG = 52.0  # hue angle of skin in a*b*: measured 43-67 deg on our sample portraits
-SKIN_HUE_TOLERANCE = 9.0
-WB_MIN_CAST = 4.0  # a*/b* of near-neutral tones below which the light is left alone
-WB_KEEP = 0.2  # leave this share of a cast: some warmth or coolness is the light's character
-WB_LIMIT = (40.0, 30.0)  # the most an automatic white balance moves temperature / tint
-NEUTRAL_MAX_CHROMA = 12.0  # tones this close to grey are taken as grey in reality
+SKIN_HUE_DEG = 55.0  # hue angle of skin in a*b*: 42-67 deg on our sample portraits
+SKIN_HUE_TOLERANCE = 14.0
+WB_NATURAL_AB = (0.5, 3.5)  # the usual a*/b* of the tones that are grey in reality: a touch warm
+WB_NATURAL_RADIUS = 6.0  # casts within this distance of the usual are the light's character, not a fault
+WB_KEEP = 0.2  # leave this share of the excess cast
+WB_LIMIT = (25.0, 20.0)  # the most an automatic white balance moves temperature / tint
 NEUTRAL_MIN_SHARE = 0.02
 PEOPLE_SHARE_OF_GLOBAL = 0.4  # how much of the people's exposure change the whole frame follows (harmony)
 MAX_GLOBAL_EV = 1.5
 MAX_LOCAL_EV = 1.5
 HIGHLIGHT_CLIP_L = 98.0
+BACKGROUND_GAP_L = 25.0  # a background this much brighter than the faces outshines them
 MIN_REGION_SHARE = 0.004  # regions smaller than this share of the frame get no edit
 
 
@@ -143,7 +147,9 @@ class Predictor:
         neutral = self._neutral_sample(image, masks)
 
         temp, tint = self._white_balance(plan, neutral, faces, is_raw)
-        ev = self._exposure(plan, frame, faces, subject, background, temp, tint)
+        # White-point and clipping cues are read without the sky, which gets its own recovery.
+        ground = self._sample(image, 1.0 - masks["sky"]) if sky is not None else frame
+        ev = self._exposure(plan, ground or frame, faces, subject, background, temp, tint)
         self._tone(plan, frame, temp, tint, ev)
         if faces is not None:
             self._skin(plan, faces, masks, conf, temp, tint, ev)
@@ -168,42 +174,40 @@ class Predictor:
         from a cast. Grey tones are found iteratively: near-grey after the previous correction."""
         if pool is None:
             return self._white_balance_from_skin(plan, faces, is_raw)
-        temp = tint = 0.0
-        first_cast = None
-        for threshold in (30.0, 18.0, NEUTRAL_MAX_CHROMA):
-            lab = _lab(simulate(pool.pixels, temp, tint))
-            pick = (np.hypot(lab[:, 1], lab[:, 2]) < threshold) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
-            if pick.mean() < NEUTRAL_MIN_SHARE:
-                break
-            cast = (float(np.median(lab[pick, 1])), float(np.median(lab[pick, 2])))
-            first_cast = first_cast or cast
-            if math.hypot(*cast) < 0.5:
-                break
-            d_temp, d_tint = solve_white_balance(pool.pixels[pick], (0.0, 0.0), start=(temp, tint))
-            temp, tint = temp + d_temp, tint + d_tint
-        if first_cast is None:
+        # Tones near grey as the photo stands. (Searching again after a trial correction drifts toward the most
+        # strongly coloured tones; one pass is the robust measure.)
+        lab = _lab(pool.pixels)
+        pick = (np.hypot(lab[:, 1], lab[:, 2]) < 18.0) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
+        if pick.mean() < NEUTRAL_MIN_SHARE:
             return self._white_balance_from_skin(plan, faces, is_raw)
-        cast_a, cast_b = first_cast
+        greys = pool.pixels[pick]
+        grey_lab = _lab(greys)  # the tones found grey, as they are in the photo
+        cast_a, cast_b = float(np.median(grey_lab[:, 1])), float(np.median(grey_lab[:, 2]))
+        # Only the part of the cast beyond the natural band is a fault; it is moved to the band's edge.
+        off_a, off_b = cast_a - WB_NATURAL_AB[0], cast_b - WB_NATURAL_AB[1]
+        distance = math.hypot(off_a, off_b)
+        if distance <= WB_NATURAL_RADIUS:
+            return 0.0, 0.0
         keep = WB_KEEP
         if faces is not None:
             skin = _lab(faces.pixels)
             hue = math.degrees(math.atan2(np.median(skin[:, 2]), np.median(skin[:, 1])))
             if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
-                keep = 0.5  # skin looks right: much of the "cast" is the scene's real colour
-        if math.hypot(cast_a, cast_b) < WB_MIN_CAST:
-            return 0.0, 0.0
+                keep = 0.75  # skin looks right: much of the "cast" is the scene's real colour
         if is_raw:
             plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f}: left to Lightroom's As Shot "
                                        "white balance (raw files need the camera's as-shot value)")
             return 0.0, 0.0
-        temp = round(float(np.clip((1 - keep) * temp, -WB_LIMIT[0], WB_LIMIT[0])))
-        tint = round(float(np.clip((1 - keep) * tint, -WB_LIMIT[1], WB_LIMIT[1])))
+        move = (1 - keep) * (distance - WB_NATURAL_RADIUS) / distance
+        d_temp, d_tint = solve_white_balance(greys, (cast_a - move * off_a, cast_b - move * off_b))
+        temp = round(float(np.clip(d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
+        tint = round(float(np.clip(d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
         if abs(temp) < 3 and abs(tint) < 3:
             return 0.0, 0.0
         plan.global_["IncrementalTemperature"] = temp
         plan.global_["IncrementalTint"] = tint
-        plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones: temperature "
-                                   f"{temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
+        plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones, beyond the "
+                                   f"usual warmth: temperature {temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
         return float(temp), float(tint)
 
     def _white_balance_from_skin(self, plan, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
@@ -229,33 +233,47 @@ class Predictor:
         return float(temp), float(tint)
 
     def _exposure(self, plan, frame: Sample, faces, subject, background, temp, tint) -> float:
-        """Bring faces toward the target (human priority); the rest of the frame gets a damped scene exposure."""
+        """Bring faces into their band (human priority); the rest of the frame gets a damped scene exposure.
+        Two cues beyond the medians: nothing near white means under-exposed, many pixels at white over-exposed."""
         frame_l = _lab(simulate(frame.pixels, temp, tint))[:, 0]
         key = background if background is not None and background.share > 0.2 else frame
         key_l = float(np.median(_lab(simulate(key.pixels, temp, tint))[:, 0]))
-        scene_ev = 0.0 if abs(key_l - SCENE_TARGET_L) < SCENE_DEADBAND_L else \
-            SCENE_DAMPING * ev_between(key_l, SCENE_TARGET_L - math.copysign(SCENE_DEADBAND_L, SCENE_TARGET_L - key_l))
+        white_l = float(np.percentile(frame_l, 99.9))
+        clipped = float((frame_l >= 99.0).mean())
+        lift = ev_between(max(white_l, 1.0), WHITE_MIN_L) if white_l < WHITE_MIN_L else 0.0
+        pull = -min(1.0, 0.3 + 4.0 * (clipped - CLIP_MAX_SHARE)) if clipped > CLIP_MAX_SHARE else 0.0
+        scene_ev = SCENE_DAMPING * _to_band(key_l, SCENE_BAND_L)
         headroom = ev_between(max(float(np.percentile(frame_l, 99)), 1.0), HIGHLIGHT_CLIP_L + 1.0)
         if faces is None:
-            ev = float(np.clip(scene_ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
+            ev = scene_ev
+            if lift > 0:
+                ev = max(ev, lift)
+            if pull < 0:
+                ev = min(ev, pull)
+            ev = float(np.clip(ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
             if ev > 0:
                 ev = min(ev, max(headroom, 0.0) + 0.2)
             if abs(ev) >= 0.1:
                 plan.global_["Exposure2012"] = round(ev, 2)
-                plan.add_note("predictor", f"frame median L* {key_l:.0f} vs {SCENE_TARGET_L:.0f}: exposure {ev:+.2f} EV",
-                              param="Exposure2012")
+                why = f"brightest tones reach only L* {white_l:.0f}" if lift > 0 and ev > 0 else \
+                    f"{clipped * 100:.0f} % of pixels at white" if pull < 0 and ev < 0 else \
+                    f"frame median L* {key_l:.0f} outside {SCENE_BAND_L[0]:.0f}-{SCENE_BAND_L[1]:.0f}"
+                plan.add_note("predictor", f"{why}: exposure {ev:+.2f} EV", param="Exposure2012")
                 return ev
             return 0.0
         face_l = float(np.median(_lab(simulate(faces.pixels, temp, tint))[:, 0]))
-        miss = FACE_TARGET_L - face_l
-        face_ev = 0.0 if abs(miss) < FACE_DEADBAND_L else FACE_DAMPING * ev_between(
-            face_l, FACE_TARGET_L - math.copysign(FACE_DEADBAND_L, miss))
+        face_ev = FACE_DAMPING * _to_band(face_l, FACE_BAND_L)
+        if lift > 0 and face_l < FACE_TARGET_L:
+            face_ev = max(face_ev, min(lift, ev_between(face_l, FACE_TARGET_L)))
+        if pull < 0 and face_l > FACE_TARGET_L:
+            face_ev = min(face_ev, max(pull, ev_between(face_l, FACE_TARGET_L)))
         face_ev = float(np.clip(face_ev, -MAX_GLOBAL_EV - MAX_LOCAL_EV, MAX_GLOBAL_EV + MAX_LOCAL_EV))
+        miss = FACE_TARGET_L - face_l
         # Human-region priority: the people get their full correction; the frame follows only part of it
         # (so people and scene stay in harmony), plus the scene's own, damped correction.
         global_ev = scene_ev + PEOPLE_SHARE_OF_GLOBAL * (face_ev - scene_ev)
-        if subject is None or subject.share > 0.6:
-            global_ev = face_ev  # the people are the frame: one global move
+        if subject is None or subject.share > 0.6 or (face_ev > 0 and lift > 0) or (face_ev < 0 and pull < 0):
+            global_ev = face_ev  # the people are the frame, or the whole frame is off: one global move
         if global_ev > 0:
             global_ev = min(global_ev, max(headroom, 0.0) + 0.3)
         global_ev = float(np.clip(global_ev, -MAX_GLOBAL_EV, MAX_GLOBAL_EV))
@@ -265,7 +283,9 @@ class Predictor:
             plan.global_["Exposure2012"] = round(global_ev, 2)
             plan.add_note("predictor", f"faces {abs(ev_between(face_l, FACE_TARGET_L)):.1f} EV "
                                        f"{'under' if miss > 0 else 'over'} target (L* {face_l:.0f} vs "
-                                       f"{FACE_TARGET_L:.0f}): exposure {global_ev:+.2f} EV", param="Exposure2012")
+                                       f"{FACE_TARGET_L:.0f}, usual {FACE_BAND_L[0]:.0f}-{FACE_BAND_L[1]:.0f}; "
+                                       f"brightest tones L* {white_l:.0f}, {clipped * 100:.0f} % at white): "
+                                       f"exposure {global_ev:+.2f} EV", param="Exposure2012")
         rest = face_ev - global_ev
         if abs(rest) >= 0.15 and subject is not None:
             local = float(np.clip(rest, -MAX_LOCAL_EV, MAX_LOCAL_EV))
@@ -283,18 +303,18 @@ class Predictor:
         p005, p05, p50, p95, p995 = np.percentile(light, [0.5, 5, 50, 95, 99.5])
         clipped = float((light >= HIGHLIGHT_CLIP_L).mean())
         deep = float((light <= 10).mean())
-        if clipped > 0.02 or p95 > 95:
+        if clipped > CLIP_MAX_SHARE or p95 > 98:
             value = -round(min(60.0, 10 + 800 * clipped + 3 * max(0.0, p95 - 90)))
             plan.global_["Highlights2012"] = value
             plan.add_note("predictor", f"{clipped * 100:.1f} % of pixels near clipping: highlights {value}",
                           param="Highlights2012")
-        if deep > 0.15:
-            value = round(min(40.0, 100 * (deep - 0.05)))
+        if deep > 0.3:
+            value = round(min(40.0, 100 * (deep - 0.2)))
             plan.global_["Shadows2012"] = value
             plan.add_note("predictor", f"{deep * 100:.0f} % of pixels in deep shadow: shadows +{value}",
                           param="Shadows2012")
-        if p995 < 80:
-            value = round(min(30.0, 1.2 * (88 - p995)))
+        if p995 < 70:
+            value = round(min(30.0, 1.2 * (80 - p995)))
             plan.global_["Whites2012"] = value
             plan.add_note("predictor", f"brightest tones reach only L* {p995:.0f}: whites +{value}",
                           param="Whites2012")
@@ -350,7 +370,7 @@ class Predictor:
         """Recover a bright or clipped sky with a local exposure/highlights edit."""
         light = _lab(simulate(sky.pixels, temp, tint, ev))[:, 0]
         median, clipped = float(np.median(light)), float((light >= HIGHLIGHT_CLIP_L).mean())
-        if median <= SKY_MAX_L and clipped < 0.02:
+        if median <= SKY_MAX_L and clipped < CLIP_MAX_SHARE:
             return
         local = float(np.clip(ev_between(median, SKY_TARGET_L), -MAX_LOCAL_EV, 0.0))
         edit = _edit(plan, "sky", sky.confidence)
@@ -369,14 +389,24 @@ class Predictor:
         face_l = float(np.median(_lab(simulate(faces.pixels, temp, tint, ev + subject_ev))[:, 0]))
         back_l = float(np.median(_lab(simulate(background.pixels, temp, tint, ev))[:, 0]))
         gap = back_l - face_l
-        if gap > 10:
-            local = -round(min(0.5, 0.02 * gap), 2)
+        if gap > BACKGROUND_GAP_L:
+            local = -round(min(0.5, 0.015 * gap), 2)
             edit = _edit(plan, "background", background.confidence)
             edit.values["Exposure2012"] = local
             edit.values["Clarity2012"] = -10
             plan.add_note("predictor", f"background L* {back_l:.0f} outshines the faces (L* {face_l:.0f}): "
                                        f"background {local:+.2f} EV, clarity -10", region="background",
                           param="Exposure2012")
+
+
+def _to_band(value: float, band: tuple[float, float]) -> float:
+    """Exposure (EV) that brings an L* value to the nearest edge of a band; 0 inside it."""
+    low, high = band
+    if value < low:
+        return ev_between(value, low)
+    if value > high:
+        return ev_between(value, high)
+    return 0.0
 
 
 def _edit(plan: RetouchPlan, region: str, confidence: float) -> RegionEdit:

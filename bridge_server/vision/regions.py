@@ -7,12 +7,12 @@ from typing import Any
 
 import numpy as np
 
-from ..imaging.color import linear_to_srgb
+from ..imaging.color import linear_to_srgb8
 from ..imaging.decode import resize_to_edge
 from .scene import SceneDescriptor, describe_scene
 from .sky import detect_sky
 from .skin import body_skin
-from .stats import RegionStats, all_region_stats, lab_image, region_stats
+from .stats import RegionStats, all_region_stats, lab_image
 
 WORKING_EDGE = 1024  # the models see the photo at this size (small faces in groups need it)
 MEASURE_EDGE = 512  # masks, statistics and the returned working image: plenty for tones and colours
@@ -61,7 +61,7 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     source_size = getattr(image, "source_size", (pixels.shape[1], pixels.shape[0]))
     working = np.ascontiguousarray(resize_to_edge(pixels, max_edge), dtype=np.float32)
     h, w = working.shape[:2]
-    srgb = np.clip(np.asarray(linear_to_srgb(np.clip(working, 0, 1))) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    srgb = linear_to_srgb8(working)
     notes: list[str] = list(getattr(image, "notes", []) or [])
     fallbacks: list[str] = []
     times["prepare"] = time.perf_counter() - start
@@ -110,7 +110,8 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     background = 1.0 - subject if subject is not None else np.ones((mh, mw), np.float32)
     masks["background"] = background.astype(np.float32)
     confidence["background"] = confidence.get("subject", 0.9)
-    flash = _flash_likelihood({k: region_stats(lab, masks[k]) for k in ("face_skin", "background") if k in masks})
+    early = all_region_stats(lab, {k: masks[k] for k in ("face_skin", "background") if k in masks})
+    flash = _flash_likelihood(early)
     sky = detect_sky(lab, subject, indoor_cues=max(flash, 0.6 if found else 0.0))
     notes += sky.notes
     if sky.kind != "none":
@@ -120,7 +121,7 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     times["sky"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = all_region_stats(lab, masks)
+    stats = all_region_stats(lab, masks, known=early)
     scene = describe_scene(stats=stats, faces=found, masks=masks, linear=measure,
                            sky_share=float(masks["sky"].mean()) if "sky" in masks else 0.0, flash=flash)
     times["stats"] = time.perf_counter() - t

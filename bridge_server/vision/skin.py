@@ -13,13 +13,20 @@ def body_skin(lab: np.ndarray, person: np.ndarray, face_skin: np.ndarray, face_a
     feats = lab[sample][:, [1, 2]].astype(np.float64)
     mean = feats.mean(axis=0)
     cov = np.cov(feats.T) + np.eye(2) * 4.0  # a floor: faces are small, lighting varies over the body
-    inv = np.linalg.inv(cov)
-    diff = lab[..., 1:3].astype(np.float64) - mean
-    dist = np.einsum("...i,ij,...j->...", diff, inv, diff)
-    light_ok = (lab[..., 0] > np.percentile(lab[..., 0][sample], 2) - 15)
-    likelihood = np.exp(-0.5 * np.clip(dist - 1.0, 0, None)) * light_ok
-    mask = likelihood * np.clip(person, 0, 1) * (1 - np.clip(face_area, 0, 1))
-    mask = cv2.GaussianBlur(mask.astype(np.float32), (0, 0), 1.0)
+    inv = np.linalg.inv(cov).astype(np.float32)
+    floor = np.percentile(lab[..., 0][sample], 2) - 15
+    mask = np.zeros(lab.shape[:2], np.float32)
+    rows = np.flatnonzero((person > 0).any(axis=1))
+    cols = np.flatnonzero((person > 0).any(axis=0))
+    if rows.size:  # only inside the people's bounding box: the rest is zero anyway
+        box = slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1)
+        part = lab[box]
+        d0 = part[..., 1] - np.float32(mean[0])
+        d1 = part[..., 2] - np.float32(mean[1])
+        dist = inv[0, 0] * d0 * d0 + (inv[0, 1] + inv[1, 0]) * d0 * d1 + inv[1, 1] * d1 * d1
+        likelihood = np.exp(-0.5 * np.maximum(dist - 1.0, 0.0)) * (part[..., 0] > floor)
+        mask[box] = likelihood * np.clip(person[box], 0, 1) * (1 - np.clip(face_area[box], 0, 1))
+    mask = cv2.GaussianBlur(mask, (0, 0), 1.0)
     return np.where(mask > 0.35, mask, 0).astype(np.float32), 0.6
 
 

@@ -5,6 +5,7 @@ the catalog's memory, then instruction/attributes/clicks), emit (lightroom, deve
 """
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -307,11 +308,14 @@ class Retoucher:
               write_sidecars: bool = True, out_dir: Path | None = None, steps: int = 150) -> dict:
         """"Match a look": fit a plan to the exemplar pair (before, after) once, then apply it to each target
         through the target's own regions (sidecars written unless `write_sidecars` is False). A bad target
-        gives a result with ok False and its error; a bad exemplar raises. Returns {plan, fit, results}."""
+        gives a result with ok False and its error; a bad exemplar raises (an "after" that does not line up
+        with the "before": ExemplarError, see check_exemplar_frames). Returns {plan, fit, results}; each good
+        result carries the target's plan and its applyDevelopSettings table (`settings`)."""
         from .core.errors import RetouchError
         from .retouch.exemplar import fit_plan, transfer
         analysis = self.analyse(before)
         after_image = self.decode(after, "analysis")
+        check_exemplar_frames(analysis.working.shape, after_image.pixels.shape)
         fit = fit_plan(analysis.working, after_image, analysis.masks, steps=steps)
         exemplar = {"before": before.label, "after": after.label, **fit.to_dict()}
         results = []
@@ -321,8 +325,8 @@ class Retoucher:
             try:
                 plan = transfer(fit.plan, self.analyse(target), exemplar=exemplar, is_raw=target.raw)
                 plan.provenance.setdefault("airetouch", __version__)
-                entry.update(ok=True, plan=plan.to_dict(), summary=plan.summary(),
-                             notes=[n.text for n in plan.notes])
+                entry.update(ok=True, plan=plan.to_dict(), settings=self.settings_table(plan, is_raw=target.raw),
+                             summary=plan.summary(), notes=[n.text for n in plan.notes])
                 if write_sidecars:
                     written = self.write_sidecar(target, plan, out_dir=out_dir)
                     backup = getattr(written, "backup", None)
@@ -355,6 +359,31 @@ class Retoucher:
             metadata.close()
         except ImportError:
             pass
+
+
+EXEMPLAR_ASPECT_TOLERANCE = 0.01  # relative: beyond this (plus a pixel of rounding) the frames differ
+
+
+def check_exemplar_frames(before_shape: tuple[int, ...], after_shape: tuple[int, ...]) -> None:
+    """An exemplar's "after" must show the same frame as its "before" at any size (it is resized to it): the
+    aspect ratios agree within 1 % (plus one pixel of rounding of the smaller image). Otherwise the edited
+    version was cropped or rotated (or is another picture) and cannot be compared pixel by pixel with the
+    original: ExemplarError (422 exemplar_mismatch)."""
+    from .retouch.exemplar import ExemplarError
+    (bh, bw), (ah, aw) = before_shape[:2], after_shape[:2]
+    if min(bh, bw, ah, aw) <= 0:
+        raise ExemplarError("the exemplar's before or after image is empty", field="after")
+    rounding = 1.0 / min(bh, bw, ah, aw)
+    off = abs(math.log((bw / bh) / (aw / ah)))
+    if off <= EXEMPLAR_ASPECT_TOLERANCE + rounding:
+        return
+    turned = abs(math.log((bw / bh) * (aw / ah))) <= EXEMPLAR_ASPECT_TOLERANCE + rounding
+    what = "rotates" if turned else "crops or rotates"
+    raise ExemplarError(
+        f"the exemplar's edited version ({aw}x{ah}) does not line up with its original ({bw}x{bh}): the frame's "
+        f"shape differs by {100 * (math.exp(off) - 1):.0f} %, so the edit {what} the photo and the two cannot be "
+        "compared pixel by pixel. Use an exemplar without a crop or rotation (reset them, or make a virtual copy "
+        "without them) and try again", field="after")
 
 
 def apply_sets(plan: RetouchPlan, sets: dict[str, dict[str, float]]) -> RetouchPlan:

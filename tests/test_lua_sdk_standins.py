@@ -98,14 +98,53 @@ def test_plugin_files_run_with_strict_globals(lr, tmp_path):
     plugin.mkdir()
     (plugin / "Reads.lua").write_text("return undefinedThing")
     (plugin / "Writes.lua").write_text("someGlobal = 1")
-    (plugin / "Io.lua").write_text("return io.open('/etc/passwd')")
+    (plugin / "Libraries.lua").write_text("return type(io.open), type(os.time), type(string.format)")
     strict = Lightroom(home=tmp_path, plugin_dir=plugin)
     with pytest.raises(LuaError, match='undeclared global "undefinedThing"'):
         strict.load("Reads.lua")
     with pytest.raises(LuaError, match='assign to undeclared global "someGlobal"'):
         strict.load("Writes.lua")
-    with pytest.raises(LuaError, match='undeclared global "io"'):
-        strict.load("Io.lua")
+    # the standard libraries Lightroom gives plug-ins (io included: plug-ins write their own files with it)
+    assert strict.load("Libraries.lua") == (b"function", b"function", b"function")
+
+
+def test_temp_folder_files_and_base64_follow_the_sdk(lr):
+    temp = to_py(lr.lua.execute(b"local sdk = ...; return sdk.namespaces.LrPathUtils.getStandardFilePath('temp')",
+                                lr.sdk))
+    assert temp == str(lr.temp_dir) and lr.temp_dir.is_dir()
+    ns = lr.sdk.namespaces
+    files, strings = ns[b"LrFileUtils"], ns[b"LrStringUtils"]
+    folder = str(lr.temp_dir / "a" / "b").encode()
+    assert files[b"createAllDirectories"](folder) is True and files[b"createAllDirectories"](folder) is False
+    assert strings[b"decodeBase64"](strings[b"encodeBase64"](b"\xff\xd8 jpeg")) == b"\xff\xd8 jpeg"
+    (lr.temp_dir / "a" / "b" / "x.jpg").write_bytes(b"x")
+    assert files[b"delete"](folder + b"/x.jpg") is True and files[b"exists"](folder + b"/x.jpg") is False
+    assert files[b"delete"](folder + b"/x.jpg")[0] is False  # nothing there: false and why
+
+
+def test_jpeg_thumbnail_shows_the_develop_settings_and_the_crop(lr, shared_data):
+    """requestJpegThumbnail: the callback (run later, from a task) gets the JPEG of the photo as developed."""
+    import io
+
+    import numpy as np
+    from PIL import Image
+    source = shared_data / "photos" / "portrait_headshot.jpg"
+    plain = lr.add_photo(source)
+    brighter = lr.add_photo(source, settings={"Exposure2012": 1.0})
+    cropped = lr.add_photo(source, settings={"Exposure2012": 1.0, "HasCrop": True, "CropLeft": 0.0,
+                                             "CropRight": 0.5, "CropTop": 0.0, "CropBottom": 1.0})
+    got = lr.lua.table()
+    for name, photo in ((b"plain", plain), (b"brighter", brighter), (b"cropped", cropped)):
+        lr.lua.execute(b"local photo, got, name = ...; local request = photo:requestJpegThumbnail(256, 256, "
+                       b"function(data, err) got[name] = data end)", photo, got, name)
+        assert got[name] is None  # not yet: Lightroom answers later
+    lr.run_tasks()
+    images = {k.decode(): Image.open(io.BytesIO(v)) for k, v in got.items()}
+    assert all(im.format == "JPEG" and max(im.size) <= 256 for im in images.values())
+    assert images["plain"].size == images["brighter"].size
+    assert np.asarray(images["brighter"]).mean() > np.asarray(images["plain"]).mean() + 15
+    w, h = images["brighter"].size
+    assert abs(images["cropped"].size[0] / images["cropped"].size[1] - (w / 2) / h) < 0.05
 
 
 def test_plugin_properties_must_be_declared_and_written_in_a_write(lr):

@@ -14,12 +14,13 @@ from lrsdk.harness import PLUGIN_DIR, Lightroom, lua_runtime, to_py
 LUA_FILES = sorted(PLUGIN_DIR.glob("*.lua"))
 LUAC = shutil.which("luac5.1")
 
-# Globals a plug-in file may read in Lightroom: Lua 5.1's base library (without io, dofile, loadfile, module)
-# plus what Lightroom adds.
+# Globals a plug-in file may read in Lightroom: Lua 5.1's base library (without dofile, loadfile, module), the
+# standard libraries Lightroom gives plug-ins (io included: the SDK has no call that writes a file's bytes, and
+# plug-ins write their own temporary files with io.open) plus what Lightroom adds.
 ALLOWED_GLOBALS = {
     "assert", "error", "ipairs", "next", "pairs", "pcall", "select", "tonumber", "tostring", "type", "unpack",
     "xpcall", "getmetatable", "setmetatable", "rawget", "rawset", "rawequal", "loadstring", "setfenv",
-    "string", "table", "math", "os", "coroutine",
+    "string", "table", "math", "os", "io", "coroutine",
     "import", "require", "_PLUGIN", "WIN_ENV", "MAC_ENV",
 }
 # The SDK namespaces the plug-in imports (all documented in the Lightroom Classic SDK).
@@ -31,7 +32,8 @@ SDK_NAMESPACES = {"LrApplication", "LrBinding", "LrDialogs", "LrFileUtils", "LrF
 def test_the_plugin_has_one_file_per_responsibility():
     names = {p.name for p in LUA_FILES}
     assert {"Info.lua", "JSON.lua", "Http.lua", "Settings.lua", "PluginInfoProvider.lua", "RetouchDialog.lua",
-            "RetouchAction.lua", "TeachAction.lua", "PresetAction.lua", "Log.lua"} <= names
+            "RetouchAction.lua", "TeachAction.lua", "PresetAction.lua", "Log.lua", "MatchAction.lua",
+            "People.lua", "TempFiles.lua"} <= names
 
 
 @pytest.mark.parametrize("path", LUA_FILES, ids=lambda p: p.name)
@@ -85,6 +87,7 @@ def test_info_declares_the_menu_items_and_the_providers(isolated_home):
     assert info["LrPluginName"] == "AI Retouch"
     titles = {item["title"]: item["file"] for item in info["LrLibraryMenuItems"]}
     assert titles == {"AI Retouch…": "RetouchAction.lua",
+                      "Match a look from the active photo…": "MatchAction.lua",
                       "Teach AI Retouch from these edits": "TeachAction.lua",
                       "Save my style as a preset": "PresetAction.lua"}
     assert info["LrExportMenuItems"] == info["LrLibraryMenuItems"]

@@ -9,23 +9,10 @@ import pytest
 
 from lrsdk.fixtures import (SIDECAR_MODULES, bridge, lightroom, offline_lightroom, planning,  # noqa: F401
                             wait_on_server)
-from lrsdk.harness import IMPORT_SETTINGS, Lightroom, as_lua_holds
+from lrsdk.flows import closing, retouch
+from lrsdk.harness import IMPORT_SETTINGS, as_lua_holds
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-def retouch(lr: Lightroom, photos, **dialog) -> None:
-    lr.select(photos)
-    lr.answer_dialog("ok", **{"instruction": "", "strength": 100, "mode": "apply", **dialog})
-    lr.run_menu("RetouchAction.lua")
-    assert lr.uncaught == []
-
-
-def closing(lr: Lightroom) -> dict:
-    """The one dialog an action ends with."""
-    messages = lr.messages
-    assert len(messages) == 1, messages
-    return messages[0]
 
 
 # -- the whole flow ------------------------------------------------------------------------------------------

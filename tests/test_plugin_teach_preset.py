@@ -9,15 +9,10 @@ import pytest
 
 from lrsdk.fixtures import (LEARN_MODULES, PLAN_MODULES, PRESET_MODULES, bridge, lightroom,  # noqa: F401
                             offline_lightroom, wait_on_server)
+from lrsdk.flows import closing
 from lrsdk.harness import Lightroom, as_lua_holds
 
 pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
-
-
-def closing(lr: Lightroom) -> dict:
-    messages = lr.messages
-    assert len(messages) == 1, messages
-    return messages[0]
 
 
 def catalog_id(lr: Lightroom) -> str:

@@ -16,6 +16,7 @@ def test_defaults_are_loopback_8765_and_the_documented_limits():
     assert config.max_body == 64 * MiB and config.max_pixels == 200_000_000 and config.queue_limit == 64
     assert config.workers == max(1, min(2, os.cpu_count() or 1))
     assert config.watch == ()
+    assert config.match_steps == 150
 
 
 def test_the_config_file_is_read_and_flags_override_it(tmp_path):
@@ -31,6 +32,9 @@ body_mb = 8
 megapixels = 50
 queue = 5
 
+[match]
+steps = 40
+
 [[watch]]
 in = "{inbox}"
 out = "{tmp_path / 'out'}"
@@ -41,6 +45,7 @@ profile = "weddings"
     assert config.port == 9000 and config.workers == 1
     assert config.max_body == 8 * MiB and config.max_pixels == 50_000_000 and config.queue_limit == 5
     assert config.watch == (WatchFolder(inbox, tmp_path / "out", "both", "weddings"),)
+    assert config.match_steps == 40
     assert load_config(port=9100, workers=None).port == 9100
 
 
@@ -57,6 +62,6 @@ def test_a_bad_config_file_is_reported_with_its_path(tmp_path):
 
 
 def test_limits_must_be_sane():
-    for bad in ({"port": 70000}, {"workers": 0}, {"queue_limit": 0}, {"host": "10.0.0.2"}):
+    for bad in ({"port": 70000}, {"workers": 0}, {"queue_limit": 0}, {"host": "10.0.0.2"}, {"match_steps": 0}):
         with pytest.raises(ConfigError):
             ServerConfig(**bad)

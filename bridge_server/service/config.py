@@ -11,6 +11,9 @@ body_mb = 64            # request body (uploaded previews)
 megapixels = 200        # image size
 queue = 64              # photos waiting or running before the server answers 503 busy
 
+[match]
+steps = 150             # most optimisation steps of a "match a look" fit (fewer: faster, less exact)
+
 [[watch]]
 in = "/Users/me/Pictures/Incoming"
 out = "/Users/me/Pictures/Retouched"   # optional
@@ -68,6 +71,7 @@ class ServerConfig:
     max_pixels: int = 200_000_000
     queue_limit: int = 64
     use_models: bool = True
+    match_steps: int = 150  # most optimisation steps of an exemplar fit (POST /v1/match)
     job_retention_s: float = 3600.0  # finished jobs are kept this long for GET /v1/jobs/{id}
     max_finished_jobs: int = 200
     watch: tuple[WatchFolder, ...] = ()
@@ -81,6 +85,8 @@ class ServerConfig:
             raise ConfigError("workers must be at least 1", field="workers")
         if self.queue_limit < 1:
             raise ConfigError("the queue limit must be at least 1", field="queue")
+        if not 1 <= self.match_steps <= 2000:
+            raise ConfigError("match steps must be 1..2000", field="match.steps")
         if not self.allow_remote and not is_loopback_host(self.host):
             raise ConfigError(f"refusing to listen on {self.host}: the bridge listens on loopback only "
                               "(127.0.0.1, ::1, localhost) unless remote access is allowed explicitly "
@@ -124,6 +130,8 @@ def load_config(path: Path | None = None, **overrides) -> ServerConfig:
             values["max_pixels"] = int(float(limits["megapixels"]) * 1_000_000)
         if "queue" in limits:
             values["queue_limit"] = int(limits["queue"])
+        if "steps" in data.get("match", {}):
+            values["match_steps"] = int(data["match"]["steps"])
         folders = []
         for i, entry in enumerate(data.get("watch", [])):
             if "in" not in entry:

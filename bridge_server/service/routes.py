@@ -325,8 +325,10 @@ async def match(request: web.Request) -> web.Response:
     after = await pool.run_unqueued(parse.photo, data.get("after"), "after")
     photos = [await pool.run_unqueued(parse.photo, t, f"targets[{i}]") for i, t in enumerate(targets)]
 
+    steps = request.app[keys.CONFIG].match_steps
+
     def work() -> dict:
-        return retoucher.match(before, after, photos, write_sidecars=write_sidecars is not False)
+        return retoucher.match(before, after, photos, write_sidecars=write_sidecars is not False, steps=steps)
 
     return reply(await pool.run(work))
 

@@ -1,9 +1,10 @@
 --[[ Applier.lua: writes planned settings into the catalog.
 
-  Applier.apply(catalog, items)  -- items: { {photo=, settings=, label=, planText=}, ... }, at most a chunk
+  Applier.apply(catalog, items, historyName)  -- items: { {photo=, settings=, label=, planText=}, ... }, at most a
+                                             -- chunk; historyName: default "AI Retouch"
 One catalog:withWriteAccessDo per call (the caller passes chunks of Settings.chunkSize() photos, so the catalog is
-never locked for long); inside it one photo:applyDevelopSettings(settings, "AI Retouch") per photo, which is one
-history step named "AI Retouch" (and the plan, when given, goes into the photo's hidden proposedPlan field, for
+never locked for long); inside it one photo:applyDevelopSettings(settings, historyName) per photo, which is one
+history step of that name (and the plan, when given, goes into the photo's hidden proposedPlan field, for
 Teach); then AI masks are recomputed (photo:updateAISettings(), or
 catalog:updateAISettings(photos) on versions that only have that). Marks each item: item.applied = true, or
 item.error = reason. Nothing in here yields: Lightroom does not allow it inside a write. ]]
@@ -35,9 +36,9 @@ local function method(object, name)
   return nil
 end
 
-local function applyOne(item)
+local function applyOne(item, historyName)
   local ok, err = pcall(function()
-    item.photo:applyDevelopSettings(item.settings, Settings.HISTORY_NAME)
+    item.photo:applyDevelopSettings(item.settings, historyName)
   end)
   if not ok then
     item.error = 'Lightroom refused the settings: ' .. tostring(err)
@@ -80,12 +81,13 @@ local function updateAIMasks(catalog, items)
   if not ok then Log.warn('catalog:updateAISettings failed: %s', err) end
 end
 
-function Applier.apply(catalog, items)
+function Applier.apply(catalog, items, historyName)
   if #items == 0 then return end
+  historyName = historyName or Settings.HISTORY_NAME
   -- LrTasks.pcall: waiting for the catalog's write lock yields
   local ok, result = LrTasks.pcall(function()
-    return catalog:withWriteAccessDo(Settings.HISTORY_NAME, function()
-      for _, item in ipairs(items) do applyOne(item) end
+    return catalog:withWriteAccessDo(historyName, function()
+      for _, item in ipairs(items) do applyOne(item, historyName) end
       updateAIMasks(catalog, items)
     end, { timeout = Applier.WRITE_TIMEOUT })
   end)

@@ -1,10 +1,11 @@
 --[[ Info.lua: what Lightroom Classic reads to load the AI Retouch plug-in.
-  Library › Plug-in Extras (and File › Plug-in Extras) get the three actions; the Plug-in Manager shows the
+  Library › Plug-in Extras (and File › Plug-in Extras) get the four actions; the Plug-in Manager shows the
   section from PluginInfoProvider.lua. Local corrections (MaskGroupBasedCorrections) through
   applyDevelopSettings need Lightroom Classic 11 or later. ]]
 
 local menuItems = {
   { title = 'AI Retouch…', file = 'RetouchAction.lua', enabledWhen = 'photosSelected' },
+  { title = 'Match a look from the active photo…', file = 'MatchAction.lua', enabledWhen = 'photosSelected' },
   { title = 'Teach AI Retouch from these edits', file = 'TeachAction.lua', enabledWhen = 'photosSelected' },
   { title = 'Save my style as a preset', file = 'PresetAction.lua' },
 }

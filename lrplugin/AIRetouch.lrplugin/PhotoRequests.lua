@@ -3,7 +3,9 @@
   read)}.
 
   local metas = PhotoRequests.metadata(catalog, photos, first, last)   -- one batched catalog read per slice
-  local photo, why = PhotoRequests.describe(lrPhoto, metas[lrPhoto])  -- nil, why for photos to skip ]]
+  local photo, why = PhotoRequests.describe(lrPhoto, metas[lrPhoto])  -- nil, why for photos to skip
+  local jpeg, why = PhotoRequests.jpeg(lrPhoto, 1024)                  -- Lightroom's rendering (JPEG data)
+  PhotoRequests.serverReads(meta)                                       -- can the bridge decode the file? ]]
 
 local LrTasks = import 'LrTasks'
 local LrPathUtils = import 'LrPathUtils'
@@ -26,6 +28,14 @@ function PhotoRequests.metadata(catalog, photos, first, last)
   local slice = {}
   for i = first, last do slice[#slice + 1] = photos[i] end
   return catalog:batchGetRawMetadata(slice, PhotoRequests.METADATA_KEYS)
+end
+
+function PhotoRequests.serverReads(meta)
+  return meta ~= nil and meta.path ~= nil and SERVER_READS[meta.fileFormat] == true
+end
+
+function PhotoRequests.isRaw(meta)
+  return meta ~= nil and RAW_FORMATS[meta.fileFormat] == true
 end
 
 function PhotoRequests.label(meta)
@@ -52,8 +62,9 @@ local function sanitize(value, depth)
 end
 PhotoRequests.sanitize = function(value) return sanitize(value, 1) end
 
--- A JPEG of the photo as Lightroom renders it, base64; or nil, why.
-function PhotoRequests.preview(photo, size)
+-- A JPEG of the photo as Lightroom renders it (develop settings and crop applied), at most size x size: the
+-- JPEG data, or nil, why.
+function PhotoRequests.jpeg(photo, size)
   size = size or PhotoRequests.PREVIEW_SIZE
   local done, data, failure = false, nil, nil
   -- Keep the request object referenced until the callback runs (Lightroom cancels collected requests).
@@ -67,6 +78,13 @@ function PhotoRequests.preview(photo, size)
   end
   request = nil -- released only now that the callback has run
   if not data then return nil, 'Lightroom gave no preview (' .. tostring(failure or 'timed out') .. ')' end
+  return data
+end
+
+-- The same, base64 (a `preview` for the bridge).
+function PhotoRequests.preview(photo, size)
+  local data, why = PhotoRequests.jpeg(photo, size)
+  if not data then return nil, why end
   return LrStringUtils.encodeBase64(data)
 end
 

@@ -1,5 +1,7 @@
 --[[ RetouchAction.lua: Library › Plug-in Extras › AI Retouch…
 
+Before the options dialog, the people in the active photo are looked for (People.lua) so that the photographer can
+choose whom to emphasise or leave alone: those choices go as clicks with the active photo's request only.
 For every selected photo, in order: describe it (path, id, current develop settings), ask the bridge for its plan
 (POST /v1/plan, or POST /v1/sidecar in "write sidecars" mode), and collect the settings; every Settings.chunkSize()
 photos the collected settings are written in one short catalog write (Applier), one "AI Retouch" history step per
@@ -15,6 +17,7 @@ local Applier = require 'Applier'
 local JSON = require 'JSON'
 local CatalogIdentity = require 'CatalogIdentity'
 local Http = require 'Http'
+local People = require 'People'
 local PhotoRequests = require 'PhotoRequests'
 local RetouchDialog = require 'RetouchDialog'
 local ServerControl = require 'ServerControl'
@@ -27,13 +30,15 @@ local PLAN_TIMEOUT = 300 -- seconds for one photo: a large raw on a slow machine
 local METADATA_SLICE = 200
 local MAX_TIMEOUTS_IN_A_ROW = 2
 
-local function requestPlan(photo, options, identity, isCanceled)
+-- clicks: the people choices, for the active photo only (nil for the others)
+local function requestPlan(photo, options, identity, isCanceled, clicks)
   local httpOptions = { timeout = PLAN_TIMEOUT, isCanceled = isCanceled }
-  local body = { photo = photo, catalog = identity, strength = options.strength, instruction = options.instruction }
+  local body = { photo = photo, catalog = identity, strength = options.strength, instruction = options.instruction,
+    clicks = clicks }
   if options.mode ~= 'sidecar' then return Http.post('/v1/plan', body, httpOptions) end
   if options.strength == 1 then
-    return Http.post('/v1/sidecar', { photo = photo, catalog = identity, instruction = options.instruction },
-      httpOptions)
+    return Http.post('/v1/sidecar', { photo = photo, catalog = identity, instruction = options.instruction,
+      clicks = clicks }, httpOptions)
   end
   -- /v1/sidecar takes no strength: plan with it first, then write that plan.
   local planned, err = Http.post('/v1/plan', body, httpOptions)
@@ -41,12 +46,29 @@ local function requestPlan(photo, options, identity, isCanceled)
   return Http.post('/v1/sidecar', { photo = photo, catalog = identity, plan = planned.plan }, httpOptions)
 end
 
+-- The active (most-selected) photo when it is one of the photos to retouch.
+local function activePhoto(catalog, photos)
+  local active = catalog:getTargetPhoto()
+  if not active then return nil end
+  for _, photo in ipairs(photos) do
+    if photo.localIdentifier == active.localIdentifier then return photo end
+  end
+  return nil
+end
+
 local function run(context)
   local catalog = LrApplication.activeCatalog()
   local photos = catalog:getTargetPhotos()
   if #photos == 0 then Task.abort('Select the photos to retouch first.', 'info') end
   ServerControl.requireRunning()
-  local options = RetouchDialog.show(#photos)
+  local active = activePhoto(catalog, photos)
+  local people
+  if active then
+    people = People.find(PhotoRequests.metadata(catalog, { active }, 1, 1)[active])
+    context:addCleanupHandler(function() People.cleanup(people) end) -- also when something fails
+  end
+  local options = RetouchDialog.show(#photos, people)
+  People.cleanup(people) -- the thumbnails were only for the dialog
   if not options then return end
   local identity = CatalogIdentity.of(catalog)
   local sidecarMode = options.mode == 'sidecar'
@@ -85,7 +107,10 @@ local function run(context)
 
     local request, why = PhotoRequests.describe(photo, meta)
     local answer, err
-    if request then answer, err = requestPlan(request, options, identity, isCanceled) end
+    if request then
+      local clicks = photo == active and options.clicks or nil
+      answer, err = requestPlan(request, options, identity, isCanceled, clicks)
+    end
     if not request then
       tally:skipped(label, why)
     elseif answer and sidecarMode then

@@ -2,7 +2,9 @@
 
 The stand-ins follow the SDK's documented behaviour; the host functions below are the parts Lightroom does
 natively: LrHttp performs real HTTP with urllib (no proxies; LrHttp's default Content-Type text/plain),
-LrFileUtils reads real files, requestJpegThumbnail renders a real JPEG with Pillow.
+LrFileUtils reads, deletes and creates real files and folders, requestJpegThumbnail renders a real JPEG of the
+photo as Lightroom shows it (its develop settings through the bridge's own renderer, its crop applied; an
+unedited photo as it is, with Pillow).
 
     lr = Lightroom(os_name="mac", home=tmp_path)
     photos = [lr.add_photo(p) for p in paths]
@@ -21,6 +23,7 @@ import signal
 import subprocess
 import time
 import socket
+import tempfile
 import urllib.error
 import urllib.request
 import uuid
@@ -89,15 +92,20 @@ class Lightroom:
         self.bodies: list[tuple[str, str, Any]] = []  # (method, path, decoded JSON body or None)
         host = self.lua.table_from({
             b"http": self._http, b"exists": self._exists, b"readFile": self._read_file,
-            b"jpegThumbnail": self._thumbnail, b"base64": self._base64, b"uuid": self._uuid,
+            b"delete": self._delete, b"makeDirs": self._make_dirs,
+            b"jpegThumbnail": self._thumbnail, b"base64": self._base64, b"unbase64": self._unbase64,
+            b"uuid": self._uuid,
             b"sleep": time.sleep, b"execute": self._execute,
         })
         self.processes: list[subprocess.Popen] = []  # shells started by LrTasks.execute (sdk.realExecute)
         load = self.lua.eval(b"function(src, host) return assert(loadstring(src, '=sdk.lua'))(host) end")
         self.sdk = load(SDK_LUA.read_bytes(), host)
         self.plugin_dir = Path(plugin_dir)
+        # Lightroom's temporary folder (getStandardFilePath('temp')): a real folder that exists
+        self.temp_dir = (Path(home) if home is not None else Path(tempfile.mkdtemp(prefix="lr-home-"))) / "Temp"
+        self.temp_dir.mkdir(parents=True, exist_ok=True)
         self.sdk.init(str(self.plugin_dir).encode(), os_name.encode(),
-                      str(home).encode() if home is not None else None)
+                      str(home).encode() if home is not None else None, str(self.temp_dir).encode())
         if catalog_path:
             self.sdk.setCatalogPath(catalog_path.encode())
         self._lua_fn = self.lua.eval
@@ -172,21 +180,40 @@ class Lightroom:
             return None
 
     @staticmethod
-    def _thumbnail(path, width, height):
-        from PIL import Image
+    def _delete(path):
+        p = Path(text(path))
         try:
-            with Image.open(text(path)) as im:
-                im = im.convert("RGB")
-                im.thumbnail((int(width), int(height)))
-                out = io.BytesIO()
-                im.save(out, "JPEG", quality=90)
-                return out.getvalue()
-        except OSError:
+            if p.is_dir():
+                p.rmdir()
+            else:
+                p.unlink()
+        except OSError as exc:
+            return False, str(exc).encode()
+        return True
+
+    @staticmethod
+    def _make_dirs(path):
+        p = Path(text(path))
+        if p.is_dir():
+            return False
+        p.mkdir(parents=True)
+        return True
+
+    @staticmethod
+    def _thumbnail(path, width, height, settings=None):
+        from bridge_server.core.errors import RetouchError
+        try:
+            return lightroom_preview(Path(text(path)), int(width), int(height), to_py(settings) or {})
+        except (OSError, RetouchError):
             return None
 
     @staticmethod
     def _base64(data):
         return base64.b64encode(data)
+
+    @staticmethod
+    def _unbase64(data):
+        return base64.b64decode(data)
 
     @staticmethod
     def _uuid():
@@ -322,6 +349,57 @@ class Lightroom:
 
     def develop_settings(self, photo) -> dict:
         return to_py(photo[b"_settings"])
+
+
+CROP_KEYS = ("HasCrop", "CropLeft", "CropTop", "CropRight", "CropBottom", "CropAngle", "CropConstrainToWarp")
+
+
+def develop_edits(settings: dict) -> dict:
+    """The develop settings that differ from a freshly imported photo's (the crop aside)."""
+    unedited = dict(IMPORT_SETTINGS, IncrementalTemperature=0, IncrementalTint=0)
+    return {k: v for k, v in settings.items() if k not in CROP_KEYS and unedited.get(k, None) != v}
+
+
+def lightroom_preview(path: Path, width: int, height: int, settings: dict) -> bytes:
+    """What photo:requestJpegThumbnail gives: a JPEG of the photo as Lightroom shows it, fitting in width x height.
+    An edited photo is developed with its settings by the bridge's renderer (the stand-in for Lightroom's);
+    the crop (HasCrop, CropLeft/Top/Right/Bottom, normalised) is applied; the crop angle is not."""
+    import numpy as np
+    from PIL import Image
+    if develop_edits(settings):
+        from bridge_server.develop import render
+        from bridge_server.imaging.decode import decode
+        from bridge_server.imaging.encode import to_srgb8
+        from bridge_server.lightroom.sdk import develop_settings_to_plan
+        plan = develop_settings_to_plan({k: v for k, v in settings.items() if k not in CROP_KEYS})
+        image = decode(path, "render", max_edge=max(width, height))
+        pixels = to_srgb8(np.asarray(render(image.pixels, plan)))
+    else:
+        with Image.open(path) as im:
+            pixels = np.asarray(im.convert("RGB"))
+    if settings.get("HasCrop"):
+        h, w = pixels.shape[:2]
+        left, right = float(settings.get("CropLeft", 0)), float(settings.get("CropRight", 1))
+        top, bottom = float(settings.get("CropTop", 0)), float(settings.get("CropBottom", 1))
+        pixels = pixels[int(round(top * h)):int(round(bottom * h)), int(round(left * w)):int(round(right * w))]
+    im = Image.fromarray(np.ascontiguousarray(pixels))
+    im.thumbnail((width, height))
+    out = io.BytesIO()
+    im.save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+def views_of(contents) -> list:
+    """Every view of a dialog's contents (the LrView stand-in's tables), depth first."""
+    found = []
+
+    def walk(view):
+        found.append(view)
+        for i in range(1, len(view) + 1):
+            if lua51.lua_type(view[i]) == "table":
+                walk(view[i])
+    walk(contents)
+    return found
 
 
 def to_py_list(table) -> list:

@@ -4,10 +4,13 @@ Written for the tests from the SDK's documented behaviour (see docs/LIGHTROOM.md
 The Python side (tests/lrsdk/harness.py) provides the host functions in `host`:
   host.http(method, url, body, headers{ {field,value} }, timeout) -> status|nil, body, headerPairs, errorCode
   host.exists(path) -> 'file'|'directory'|false ; host.readFile(path) -> bytes|nil
-  host.jpegThumbnail(path, w, h) -> bytes|nil ; host.base64(bytes) -> string ; host.uuid() -> string
+  host.delete(path) -> true | false, message ; host.makeDirs(path) -> true (created) | false
+  host.jpegThumbnail(path, w, h, developSettings) -> bytes|nil (the photo as Lightroom renders it: its develop
+    settings and crop applied) ; host.base64(bytes) / host.unbase64(string) ; host.uuid() -> string
   host.sleep(seconds) and host.execute(command) -> exit status (used only when a test asks for real time)
 What this reproduces, on purpose strictly:
-  * plug-in files run in their own environment: reading or writing an undeclared global is an error;
+  * plug-in files run in their own environment: reading or writing an undeclared global is an error; the
+    standard Lua libraries Lightroom gives plug-ins (string, table, math, os, io, coroutine) are there;
     `require` loads a file of the plug-in folder once; `import` gives the Lr* namespaces below;
   * LrTasks.startAsyncTask queues a coroutine that sdk.runTasks() drives; sleep/yield suspend it; LrHttp,
     LrTasks.sleep/execute and catalog writes refuse to run outside a task; LrTasks.pcall can yield;
@@ -271,15 +274,21 @@ function LrPathUtils.extension(path) return LrPathUtils.leafName(path):match('%.
 function LrPathUtils.removeExtension(path) return (path:gsub('%.[^./\\]*$', '')) end
 function LrPathUtils.getStandardFilePath(name)
   if name == 'home' then return sdk.home end
-  error('getStandardFilePath: the stand-in knows only "home" (asked for ' .. tostring(name) .. ')', 2)
+  if name == 'temp' then return sdk.temp or LrPathUtils.child(sdk.home, 'tmp') end
+  error('getStandardFilePath: the stand-in knows only "home" and "temp" (asked for ' .. tostring(name) .. ')', 2)
 end
 
 local LrFileUtils = {}
 function LrFileUtils.exists(path) return host.exists(path) end
 function LrFileUtils.readFile(path) return host.readFile(path) end
+-- Deletes a file or an (empty) folder for good: true, or false and why.
+function LrFileUtils.delete(path) return host.delete(path) end
+-- Creates the folder and any missing parents: true when it created one.
+function LrFileUtils.createAllDirectories(path) return host.makeDirs(path) end
 
 local LrStringUtils = {}
 function LrStringUtils.encodeBase64(s) return host.base64(s) end
+function LrStringUtils.decodeBase64(s) return host.unbase64(s) end
 function LrStringUtils.trimWhitespace(s) return (s:gsub('^%s+', ''):gsub('%s+$', '')) end
 
 local LrUUID = { generateUUID = function() return host.uuid() end }
@@ -366,9 +375,11 @@ function PhotoMethods:updateAISettings()
   requireWrite('LrPhoto:updateAISettings')
   sdk.aiUpdates[#sdk.aiUpdates + 1] = self._meta.path
 end
+-- The photo as Lightroom shows it (develop settings and crop applied), at most width x height; the callback
+-- runs later (from another task) with the JPEG data, or nil and why.
 function PhotoMethods:requestJpegThumbnail(width, height, callback)
   local request = { photo = self }
-  local data = host.jpegThumbnail(self._meta.path, width, height)
+  local data = host.jpegThumbnail(self._meta.path, width, height, self._settings)
   LrTasks.startAsyncTask(function() callback(data, data == nil and 'no preview' or nil) end, 'thumbnail')
   return request
 end
@@ -483,7 +494,7 @@ local function makeEnv()
     select = select, tonumber = tonumber, tostring = tostring, type = type, unpack = unpack, xpcall = xpcall,
     getmetatable = getmetatable, setmetatable = setmetatable, rawget = rawget, rawset = rawset,
     rawequal = rawequal, loadstring = loadstring, setfenv = setfenv, getfenv = getfenv,
-    string = string, table = table, math = math, os = os, coroutine = coroutine,
+    string = string, table = table, math = math, os = os, io = io, coroutine = coroutine,
     import = function(name)
       local ns = namespaces[name]
       if ns == nil then error('import: no SDK namespace "' .. tostring(name) .. '" in the stand-in', 2) end
@@ -512,12 +523,13 @@ local function makeEnv()
   })
 end
 
--- Sets the plug-in folder and the OS ('mac' or 'win') and resets the loaded modules.
-function sdk.init(pluginPath, osName, home)
+-- Sets the plug-in folder, the OS ('mac' or 'win'), the home and temp folders and resets the loaded modules.
+function sdk.init(pluginPath, osName, home, temp)
   sdk.pluginPath = pluginPath
   sdk.MAC_ENV = osName == 'mac' or nil
   sdk.WIN_ENV = osName == 'win' or nil
   sdk.home = home or sdk.home
+  sdk.temp = temp or sdk.temp
   modules = {}
   pluginEnv = makeEnv()
 end

@@ -42,6 +42,8 @@ PEOPLE_SHARE_OF_GLOBAL = 0.4  # how much of the people's exposure change the who
 MAX_GLOBAL_EV = 1.5
 MAX_LOCAL_EV = 1.5
 HIGHLIGHT_CLIP_L = 98.0
+SUBJECT_GAP_L = 25.0  # people darker than their surroundings (median L*) by more than this are backlit
+SUBJECT_DAMPING = 0.8
 BACKGROUND_GAP_L = 25.0  # a background this much brighter than the faces outshines them
 MIN_REGION_SHARE = 0.004  # regions smaller than this share of the frame get no edit
 
@@ -287,6 +289,16 @@ class Predictor:
                                        f"brightest tones L* {white_l:.0f}, {clipped * 100:.0f} % at white): "
                                        f"exposure {global_ev:+.2f} EV", param="Exposure2012")
         rest = face_ev - global_ev
+        if subject is not None and background is not None and background.share > 0.2 and rest <= 0.0:
+            # Backlight: people far darker than their surroundings get lifted toward them (the gap beyond the
+            # usual is closed), even when their faces alone would pass.
+            people_l = float(np.median(_lab(simulate(subject.pixels, temp, tint, global_ev))[:, 0]))
+            around_l = float(np.median(_lab(simulate(background.pixels, temp, tint, global_ev))[:, 0]))
+            if around_l - people_l > SUBJECT_GAP_L:
+                lift = SUBJECT_DAMPING * ev_between(people_l, around_l - SUBJECT_GAP_L)
+                lift = min(lift, max(0.0, ev_between(face_l, FACE_BAND_L[1])) if face_l < FACE_BAND_L[1] else 0.0)
+                if lift > rest:
+                    rest = lift
         if abs(rest) >= 0.15 and subject is not None:
             local = float(np.clip(rest, -MAX_LOCAL_EV, MAX_LOCAL_EV))
             edit = _edit(plan, "subject", subject.confidence)

@@ -34,7 +34,7 @@ def _segment(model: runtime.Model, img: np.ndarray, out_size: tuple[int, int]) -
 
     h, w = img.shape[:2]
     interp = cv2.INTER_AREA if max(h, w) > INPUT else cv2.INTER_LINEAR
-    x = cv2.resize(img, (INPUT, INPUT), interpolation=interp)
+    x = as_srgb_float(cv2.resize(img, (INPUT, INPUT), interpolation=interp))
     prob = model.run(x)[0].reshape(INPUT, INPUT).astype(np.float32)
     prob = cv2.GaussianBlur(prob, (0, 0), 0.7)  # soften the 256-grid before the upsampling
     return np.clip(cv2.resize(prob, out_size, interpolation=cv2.INTER_LINEAR), 0.0, 1.0)
@@ -158,14 +158,19 @@ def _face_coverage(mask: np.ndarray, faces: list[Face]) -> float:
 
 
 def person_mask(srgb: np.ndarray, faces: list[Face] | None = None, *, require_faces: bool = True,
-                use_models: bool = True) -> tuple[np.ndarray, float, list[str]]:
-    """(person probability float32 HxW 0..1, confidence 0..1, notes) for an sRGB-encoded image.
+                use_models: bool = True, out_size: tuple[int, int] | None = None
+                ) -> tuple[np.ndarray, float, list[str]]:
+    """(person probability float32 HxW 0..1, confidence 0..1, notes) for an sRGB-encoded image; the mask is
+    HxW of the image, or `out_size` (w, h) when given (the mask is assembled at most 512 px anyway).
 
     `faces` from faces.detect_faces on the same image (detected here when None) guide the crops, the
     check against non-person subjects (`require_faces`) and the fallback (`use_models=False` forces it;
     its note contains "fallback")."""
-    img = as_srgb_float(srgb)
+    img = np.asarray(srgb)
+    if img.dtype != np.uint8:  # 8-bit input is resized as it is and converted after (a quarter of the work)
+        img = as_srgb_float(img)
     h, w = img.shape[:2]
+    out_w, out_h = out_size or (w, h)
     notes: list[str] = []
     if faces is None:
         from .faces import detect_faces
@@ -183,7 +188,7 @@ def person_mask(srgb: np.ndarray, faces: list[Face] | None = None, *, require_fa
                      "extrapolated from the faces")
         if not faces:
             return np.zeros((h, w), np.float32), 0.0, notes
-        return _upsample(body_from_faces(wfaces, sh, sw), w, h), FALLBACK_CONFIDENCE, notes
+        return _upsample(body_from_faces(wfaces, sh, sw), out_w, out_h), FALLBACK_CONFIDENCE, notes
 
     mask = _segment(model, img, (sw, sh))
     crops = _crop_boxes(wfaces, sh, sw)
@@ -210,7 +215,7 @@ def person_mask(srgb: np.ndarray, faces: list[Face] | None = None, *, require_fa
         if float(mask.mean()) > 0.01:
             notes.append("people: no face found; the person mask is unconfirmed (it may be an animal or an "
                          "object)")
-    return _upsample(mask, w, h), round(float(confidence), 3), notes
+    return _upsample(mask, out_w, out_h), round(float(confidence), 3), notes
 
 
 def _upsample(mask: np.ndarray, w: int, h: int) -> np.ndarray:

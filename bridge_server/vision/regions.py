@@ -82,12 +82,13 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     masks: dict[str, np.ndarray] = {}
     confidence: dict[str, float] = {}
     person_list: list[dict] = []
-    person, person_conf, person_notes = people.person_mask(srgb, found, use_models=use_models)
+    person, person_conf, person_notes = people.person_mask(srgb, found, use_models=use_models, out_size=(mw, mh))
     fallbacks += [n for n in person_notes if "fallback" in n.lower()]
     if found and person is not None and person.max() > 0.5:
         masks["subject"] = _fit(person, (mh, mw))
         confidence["subject"] = person_conf
-        for index, (mask_i, box_i) in enumerate(people.person_instances(person, found)):
+        instances = people.person_instances(masks["subject"], [_scaled_face(f, scale) for f in found])
+        for index, (mask_i, box_i) in enumerate(instances):
             masks[f"person:{index}"] = _fit(mask_i, (mh, mw))
             confidence[f"person:{index}"] = person_conf
             face_box = [round(float(v) * scale, 1) for v in found[index].box] if index < len(found) else None

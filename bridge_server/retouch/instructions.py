@@ -1321,12 +1321,14 @@ class _Reader:
                     self.interp.notes.append(f"'{c.text}': there is nothing by that name to protect")
                 elif not (c.regions or c.persons):
                     self.interp.notes.append(f"'{c.text}': nothing in particular to leave alone")
+                elif not targets:
+                    self.absent_here(c)
                 return
             for key in regions:
                 if key not in self.interp.protected:
                     self.interp.protected.append(key)
             return
-        targets = self.targets(c, protecting=True) or [(GLOBAL_TARGET, None)]
+        targets = self.held_targets(c)
         if c.keep and asked and not c.protect:
             for name, sign, _ in asked:  # "keep the faces bright": they must not get darker
                 for where, _ in targets:
@@ -1343,7 +1345,7 @@ class _Reader:
                     self.interp.constraints.append(Constraint(where, family(name), sign, source=c.text))
             return
         if c.nouns:  # "no vignette", "no grain"
-            for where, _ in self.targets(c, protecting=True) or [(GLOBAL_TARGET, None)]:
+            for where, _ in targets:
                 for _, noun in c.nouns:
                     self.interp.constraints.append(Constraint(where, family(noun.name), 0, source=c.text))
             return
@@ -1352,7 +1354,7 @@ class _Reader:
 
     def limit(self, c: Clause, asked: list[tuple[str, int, str]] | None) -> None:
         """'not too bright': edits of that kind may stay, but gently; 'not too much': the last clause's."""
-        targets = self.targets(c, protecting=True) or [(GLOBAL_TARGET, None)]
+        targets = self.held_targets(c)
         if asked:
             for name, sign, _ in asked:
                 for where, _ in targets:
@@ -1362,6 +1364,26 @@ class _Reader:
         previous = next((edits for edits in reversed(self.by_clause[:-1]) if edits), [])
         for e in previous:
             self.interp.constraints.append(Constraint(e.target, e.family, e.direction, limit=True, source=c.text))
+
+    def held_targets(self, c: Clause) -> list[tuple[str, int | None]]:
+        """Where a prohibition or a limit applies: the regions the clause names that this photo holds, or the
+        whole photo when it names none. A named region the photo lacks leaves nothing to hold back there (it
+        must not become the whole photo: "without brightening the sky" on a photo without sky still
+        brightens it)."""
+        targets = self.targets(c, protecting=True)
+        if targets is None and (c.regions or c.persons):
+            self.absent_here(c)
+            return []
+        return targets or [(GLOBAL_TARGET, None)]
+
+    def absent_here(self, c: Clause) -> None:
+        """A clause that protects or holds back a region this photo does not have: said, not widened."""
+        if c.persons and (c.position or c.ordinal) and self.people is None:
+            self.unmet("person_unresolved", c.text, f"the people in this photo were not counted, so which one "
+                                                    f"'{c.text}' is about cannot be told")
+            return
+        what = " or ".join([w for w, _ in c.regions] + c.persons[:1])
+        self.unmet("absent_region", c.text, f"this photo has no {what}, so '{c.text}' needs nothing held back")
 
     def not_understood(self, c: Clause) -> None:
         self.unmet("not_understood", c.text, f"I don't know how to '{c.text}'")

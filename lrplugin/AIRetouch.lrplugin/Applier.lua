@@ -2,6 +2,8 @@
 
   Applier.apply(catalog, items, historyName)  -- items: { {photo=, settings=, label=, planText=}, ... }, at most a
                                              -- chunk; historyName: default "AI Retouch"
+  Applier.applyAndCount(catalog, items, tally, historyName)  -- the same, then each item into a Summary tally;
+                                             -- returns how many photos still wait for their AI masks
 One catalog:withWriteAccessDo per call (the caller passes chunks of Settings.chunkSize() photos, so the catalog is
 never locked for long); inside it one photo:applyDevelopSettings(settings, historyName) per photo, which is one
 history step of that name (and the plan, when given, goes into the photo's hidden proposedPlan field, for
@@ -102,6 +104,20 @@ function Applier.apply(catalog, items, historyName)
       end
     end
   end
+end
+
+function Applier.applyAndCount(catalog, items, tally, historyName)
+  Applier.apply(catalog, items, historyName)
+  local waiting = 0
+  for _, item in ipairs(items) do
+    if item.applied then
+      tally:done(item.label)
+      if Applier.hasAIMasks(item.settings) and not item.aiMasksUpdated then waiting = waiting + 1 end
+    else
+      tally:failed(item.label, item.error)
+    end
+  end
+  return waiting
 end
 
 return Applier

@@ -79,15 +79,7 @@ local function run(context)
   local pending, chunkSize, timeoutsInARow, aiMasksPending = {}, Settings.chunkSize(), 0, 0
 
   local function flush()
-    Applier.apply(catalog, pending)
-    for _, item in ipairs(pending) do
-      if item.applied then
-        tally:done(item.label)
-        if Applier.hasAIMasks(item.settings) and not item.aiMasksUpdated then aiMasksPending = aiMasksPending + 1 end
-      else
-        tally:failed(item.label, item.error)
-      end
-    end
+    aiMasksPending = aiMasksPending + Applier.applyAndCount(catalog, pending, tally)
     pending = {}
   end
 

@@ -36,7 +36,9 @@ SKIN_HUE_TOLERANCE = 14.0
 WB_NATURAL_AB = (0.5, 3.5)  # the usual a*/b* of the tones that are grey in reality: a touch warm
 WB_NATURAL_RADIUS = 6.0  # casts within this distance of the usual are the light's character, not a fault
 WB_KEEP = 0.2  # leave this share of the excess cast
+WB_KEEP_SKIN_RIGHT = 0.75  # ... but this much when skin disagrees that the light is off
 WB_LIMIT = (25.0, 20.0)  # the most an automatic white balance moves temperature / tint
+WB_LIMIT_AGREED = (50.0, 30.0)  # ... when grey tones and skin agree on the cast
 NEUTRAL_MIN_SHARE = 0.02
 PEOPLE_SHARE_OF_GLOBAL = 0.4  # how much of the people's exposure change the whole frame follows (harmony)
 MAX_GLOBAL_EV = 1.5
@@ -190,20 +192,29 @@ class Predictor:
         distance = math.hypot(off_a, off_b)
         if distance <= WB_NATURAL_RADIUS:
             return 0.0, 0.0
-        keep = WB_KEEP
-        if faces is not None:
-            skin = _lab(faces.pixels)
-            hue = math.degrees(math.atan2(np.median(skin[:, 2]), np.median(skin[:, 1])))
-            if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
-                keep = 0.75  # skin looks right: much of the "cast" is the scene's real colour
         if is_raw:
             plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f}: left to Lightroom's As Shot "
                                        "white balance (raw files need the camera's as-shot value)")
             return 0.0, 0.0
-        move = (1 - keep) * (distance - WB_NATURAL_RADIUS) / distance
-        d_temp, d_tint = solve_white_balance(greys, (cast_a - move * off_a, cast_b - move * off_b))
-        temp = round(float(np.clip(d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
-        tint = round(float(np.clip(d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
+
+        def correction(keep: float, limit: tuple[float, float]) -> tuple[int, int]:
+            move = (1 - keep) * (distance - WB_NATURAL_RADIUS) / distance
+            d_temp, d_tint = solve_white_balance(greys, (cast_a - move * off_a, cast_b - move * off_b))
+            return (round(float(np.clip(d_temp, -limit[0], limit[0]))),
+                    round(float(np.clip(d_tint, -limit[1], limit[1]))))
+
+        temp, tint = correction(WB_KEEP, WB_LIMIT)
+        if faces is not None:
+            # Skin is the second witness. In its band: much of the "cast" is the scene's real colour. Out of its
+            # band and the correction brings it back: both agree on a cast of the light, which gets the full
+            # correction. Out of its band the other way: the skin's cast is its own (a local edit handles it).
+            hue = _skin_hue(faces.pixels)
+            if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
+                temp, tint = correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
+            elif abs(_skin_hue(simulate(faces.pixels, temp, tint)) - SKIN_HUE_DEG) < abs(hue - SKIN_HUE_DEG) - 3:
+                temp, tint = correction(WB_KEEP, WB_LIMIT_AGREED)
+            else:
+                temp, tint = correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
         if abs(temp) < 3 and abs(tint) < 3:
             return 0.0, 0.0
         plan.global_["IncrementalTemperature"] = temp
@@ -409,6 +420,12 @@ class Predictor:
             plan.add_note("predictor", f"background L* {back_l:.0f} outshines the faces (L* {face_l:.0f}): "
                                        f"background {local:+.2f} EV, clarity -10", region="background",
                           param="Exposure2012")
+
+
+def _skin_hue(pixels: np.ndarray) -> float:
+    """Hue angle (degrees) of the median a*/b* of skin pixels."""
+    lab = _lab(pixels)
+    return math.degrees(math.atan2(float(np.median(lab[:, 2])), float(np.median(lab[:, 1]))))
 
 
 def _to_band(value: float, band: tuple[float, float]) -> float:

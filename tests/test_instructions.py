@@ -186,6 +186,27 @@ def test_person_selection_hints_resolve_left_to_right():
     assert who("brighten the fourth person from the left", 3) == ([], ["absent_region"])
 
 
+def test_holding_back_one_person_keeps_that_person():
+    """'not the man on the left' names one person: the protection or constraint is on "person:N" (that person's
+    mask), so it can be held, and it holds back that person only."""
+    interp = interpret("don't brighten the man on the left", people=2)
+    assert [(c.target, c.family, c.direction) for c in interp.constraints] == [("person:0", "brightness", 1)]
+    assert not interp.unmet
+    interp = interpret("brighten the photo but not the man on the left", people=2)
+    assert interp.protected == ["person:0"]
+    plan = apply_interpretation(RetouchPlan(), interp, is_raw=False)
+    held = [r for r in plan.regions if r.region == "person"]
+    assert [r.person for r in held] == [0] and held[0].values["Exposure2012"] < 0
+    assert any("person#0 held" in n.text for n in plan.notes)
+    interp = interpret("brighten the people but don't brighten the man on the left", people=3)
+    assert [(e.target, e.person) for e in interp.edits] == [("subject", None)]
+    plan = apply_interpretation(RetouchPlan(), interp, is_raw=False)
+    held = [r for r in plan.regions if r.region == "person"]
+    assert [r.person for r in held] == [0] and held[0].values["Exposure2012"] < 0  # the subject's mask covers him
+    gentle = interpret("brighten the man on the left but not too much", people=2)
+    assert [(e.where, round(e.amount, 4)) for e in gentle.edits] == [("person#0", 0.1)]
+
+
 def test_typos_are_corrected_and_reported():
     interp = interpret("brigther bakground and more satuation")
     assert interp.corrections == {"brigther": "brighter", "bakground": "background", "satuation": "saturation"}

@@ -111,25 +111,17 @@ ROW_SKIPS: dict[str, str] = {}
 # Rows (by text) whose render check fails, with the reason. Keep this short.
 _BRIGHT_SKY_CONTRAST = (
     "china's sky is bright (mean L* 91): the renderer's contrast S-curve pivots at L* 50, so local Contrast+ "
-    "brightens that sky and squeezes it against white (L* p95-p5 -0.5 after the first pass), and the rethink "
-    "loop, seeing the spread short, strengthens the edit (x4: -2.2)")
+    "brightens that sky and squeezes it against white (L* p95-p5 -0.3 to -0.5 after the first pass); the rethink "
+    "loop sees that the slider's own part of the move is the wrong way and leaves it at the first pass, with a note")
 _NEAR_WHITE_HIGHLIGHTS = (
     "the renderer's Highlights leaves near-white tones almost alone (white stays white; weight ~0.03 at L* 97): "
     "china's sky darkens by 2 L* on average, but its brightest quarter (L* 97-99) by only 0.25 even at "
     "Highlights -80 after the rethink loop")
-_RETHINK_UNHOLDS_SKIN = (
-    "the first pass holds the skin within 1 ΔE; the rethink loop then strengthens the global edit (x1.4-4) and "
-    "adds Temperature/Tint counters from the skin's mean drift (which comes from the soft mask edge), moving "
-    "the fully masked core too: ΔE 1.2-1.3")
 RENDER_MISSES: dict[str, str] = {
     "recover the highlights in the sky": _NEAR_WHITE_HIGHLIGHTS,
     "the sky is blown out": _NEAR_WHITE_HIGHLIGHTS,
     "more contrast in the clouds": _BRIGHT_SKY_CONTRAST,
-    "more contrast in the sky and less in the background": _BRIGHT_SKY_CONTRAST,
     "the sky looks a bit washed out": _BRIGHT_SKY_CONTRAST,
-    "saturate the colours but not the skin": _RETHINK_UNHOLDS_SKIN,
-    "increase saturation but leave the skin tones as they are": _RETHINK_UNHOLDS_SKIN,
-    "cinematic but keep the skin natural": _RETHINK_UNHOLDS_SKIN,
 }
 
 
@@ -220,7 +212,8 @@ def delta_e(lab_a: np.ndarray, lab_b: np.ndarray) -> np.ndarray:
 
 # -- which photo for what --------------------------------------------------------------------------------------
 def _region(target: str) -> str:
-    return target.split("#", 1)[0]
+    """The region of an edit's target ("person#0") or of a protected key ("person:0"): "person"."""
+    return target.split("#", 1)[0].split(":", 1)[0]
 
 
 def _human_photo(row: dict) -> str:
@@ -274,7 +267,7 @@ def plan_row(row: dict) -> How:
         return How({}, [], "", skip="nothing to render: no part of the instruction is carried out (unmet)")
     mode = "edits" if expected else ("changed" if weak else "unchanged")
     human_in_row = any(_region(t) in HUMAN_REGIONS | {"person"} for _, t, _, _ in expected) or any(
-        k in HUMAN_REGIONS for k in row.get("protected", []))
+        _region(k) in HUMAN_REGIONS for k in row.get("protected", []))
     scenes: dict[str, Scene] = {}
     unmeasured: list[tuple[str, str]] = []
     global_edits = []
@@ -310,7 +303,7 @@ def plan_row(row: dict) -> How:
         photo = photo_for(target, row, human_in_row)
         scenes.setdefault(photo, Scene(photo)).absent.append((target, name, sign, spec))
     for key in protected:
-        photo = "sky" if key == "sky" else (_human_photo(row) if key in HUMAN_REGIONS else primary)
+        photo = "sky" if key == "sky" else (_human_photo(row) if _region(key) in HUMAN_REGIONS else primary)
         scenes.setdefault(photo, Scene(photo)).protected.append(key)
     return How(scenes, unmeasured, mode, primary=primary, weak=weak)
 
@@ -513,4 +506,4 @@ def test_score_of_the_rendered_phrasing_set():
     assert not wrong, [(line, outcomes[line].problems) for line in wrong]
     assert len(right) >= len(checked) - len(RENDER_MISSES)
     assert len(checked) >= 150
-    assert len(RENDER_MISSES) <= 8
+    assert len(RENDER_MISSES) <= 4

@@ -404,8 +404,8 @@ class PlanEditor:
                     continue
                 if c.target == "global":
                     local, factor = self._hold_equivalent(c)
-                elif contains(c.target, key):
-                    local, factor = c.param, 1.0
+                elif contains(c.target, key) or (key == "person" and person is not None and c.target == "subject"):
+                    local, factor = c.param, 1.0  # (the subject's mask covers each of the people)
                 else:
                     continue
                 if local is None:

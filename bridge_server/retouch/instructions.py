@@ -5,6 +5,7 @@ a little, cool down the sky"), *weak, optimise* ("make it pop") or *weak, style*
 returns an `Interpretation`: edits (a target, an attribute or a Lightroom slider, a signed amount, and the
 statistic the edit should move, for the render-measure-correct loop), protected regions ("don't touch the
 sky"), constraints ("no more saturation", "not too bright") and `unmet`: everything it could not do, and why.
+One person ("not the man on the left") is protected or constrained as "person:N", the key of that person's mask.
 It never guesses silently: an instruction it cannot read gets an answer that says so.
 
 How it reads: the text is normalised (case, contractions, unicode minus, numbers with units), words outside
@@ -1315,7 +1316,7 @@ class _Reader:
         if c.except_ or ((c.protect or c.asis or c.keep) and not about_slider) or (
                 c.neg and not about_slider and c.has_target):
             targets = self.targets(c, protecting=True) or []
-            regions = [t[0] for t in targets if t[0] not in (GLOBAL_TARGET, "corners")]
+            regions = [region_key(*t) for t in targets if t[0] not in (GLOBAL_TARGET, "corners")]
             if not regions:
                 if not targets and c.unknown_slot:
                     self.interp.notes.append(f"'{c.text}': there is nothing by that name to protect")
@@ -1331,23 +1332,27 @@ class _Reader:
         targets = self.held_targets(c)
         if c.keep and asked and not c.protect:
             for name, sign, _ in asked:  # "keep the faces bright": they must not get darker
-                for where, _ in targets:
-                    self.interp.constraints.append(Constraint(where, family(name), -sign, source=c.text))
+                for where, who in targets:
+                    self.interp.constraints.append(Constraint(region_key(where, who), family(name), -sign,
+                                                              source=c.text))
             return
         if c.keep or c.protect or c.asis:
             for _, noun in c.nouns:  # "don't change the colours", "keep the colours natural"
-                for where, _ in targets:
-                    self.interp.constraints.append(Constraint(where, family(noun.name), 0, source=c.text))
+                for where, who in targets:
+                    self.interp.constraints.append(Constraint(region_key(where, who), family(noun.name), 0,
+                                                              source=c.text))
             return
         if asked:
             for name, sign, _ in asked:
-                for where, _ in targets:
-                    self.interp.constraints.append(Constraint(where, family(name), sign, source=c.text))
+                for where, who in targets:
+                    self.interp.constraints.append(Constraint(region_key(where, who), family(name), sign,
+                                                              source=c.text))
             return
         if c.nouns:  # "no vignette", "no grain"
-            for where, _ in targets:
+            for where, who in targets:
                 for _, noun in c.nouns:
-                    self.interp.constraints.append(Constraint(where, family(noun.name), 0, source=c.text))
+                    self.interp.constraints.append(Constraint(region_key(where, who), family(noun.name), 0,
+                                                              source=c.text))
             return
         if c.unknown:
             self.not_understood(c)
@@ -1357,13 +1362,14 @@ class _Reader:
         targets = self.held_targets(c)
         if asked:
             for name, sign, _ in asked:
-                for where, _ in targets:
-                    self.interp.constraints.append(Constraint(where, family(name), -sign if c.too else sign, limit=True,
-                                                              source=c.text))
+                for where, who in targets:
+                    self.interp.constraints.append(Constraint(region_key(where, who), family(name),
+                                                              -sign if c.too else sign, limit=True, source=c.text))
             return
         previous = next((edits for edits in reversed(self.by_clause[:-1]) if edits), [])
         for e in previous:
-            self.interp.constraints.append(Constraint(e.target, e.family, e.direction, limit=True, source=c.text))
+            self.interp.constraints.append(Constraint(region_key(e.target, e.person), e.family, e.direction,
+                                                      limit=True, source=c.text))
 
     def held_targets(self, c: Clause) -> list[tuple[str, int | None]]:
         """Where a prohibition or a limit applies: the regions the clause names that this photo holds, or the
@@ -1458,11 +1464,12 @@ class _Reader:
         protected = set(self.interp.protected)
         out = []
         for e in edits:
-            inside = e.target in protected or any(contains(p, e.target) for p in protected) or (
+            key = region_key(e.target, e.person)
+            inside = key in protected or any(contains(p, e.target) for p in protected) or (
                 e.target == "person" and "subject" in protected)
             if not inside:
                 out.append(e)
-            elif e.origin == STRONG and e.target not in protected:
+            elif e.origin == STRONG and key not in protected:
                 out.append(e)  # a part named explicitly: "darken everything but the people, brighten the faces"
                 self.interp.notes.append(f"{e.where} is inside a region left alone, but was asked for explicitly")
             elif e.origin == STRONG:
@@ -1480,7 +1487,8 @@ class _Reader:
             for rule in self.interp.constraints:
                 if rule.family != e.family or (rule.direction and rule.direction != e.direction):
                     continue
-                if not (rule.target in (GLOBAL_TARGET, e.target) or contains(rule.target, e.target)):
+                if not (rule.target in (GLOBAL_TARGET, e.target, region_key(e.target, e.person))
+                        or contains(rule.target, e.target)):
                     continue
                 if rule.limit:
                     cap = SLIGHT if e.attribute else SLIGHT * slider_unit(e.param, e.scope)
@@ -1536,7 +1544,7 @@ def apply_interpretation(plan: RetouchPlan, interp: Interpretation, *, is_raw: b
     protected = set(interp.protected)
     quote = f"'{interp.text.strip()}'" if interp.text.strip() else "the instruction"
     for e in interp.edits:
-        if e.target in protected:
+        if region_key(e.target, e.person) in protected:
             editor._note(f"{e.where} is to be left alone; {e.describe()} was not applied", e.target)
             continue
         if e.target == "person" and e.person is None:
@@ -1552,7 +1560,7 @@ def apply_interpretation(plan: RetouchPlan, interp: Interpretation, *, is_raw: b
             why = "" if e.origin == STRONG or recipe in interp.text.lower() else f" ({recipe})"
             editor._note(f"{quote}{why}: {e.describe()} -> " + ", ".join(describe_change(c) for c in changes),
                          e.target)
-    held = editor.hold([(key, None) for key in interp.protected], since=start) if interp.protected else []
+    held = editor.hold([split_key(key) for key in interp.protected], since=start) if interp.protected else []
     for rule in interp.constraints:
         if rule.target == GLOBAL_TARGET or rule.limit or rule.target in protected:
             continue
@@ -1561,13 +1569,14 @@ def apply_interpretation(plan: RetouchPlan, interp: Interpretation, *, is_raw: b
         moved = [c for c in editor.changes[start:] if not c.held and c.param in sliders and (
             not rule.direction or (c.delta > 0) == (rule.direction * _slider_sign(c.param) > 0))]
         if moved:
-            held += editor.hold([(rule.target, None)], since=start, only=frozenset(c.param for c in moved))
-    for key in dict.fromkeys(c.target for c in held):
-        editor._note(f"{key.replace('_', ' ')} held where this instruction's changes would reach it: "
-                     + ", ".join(describe_change(c) for c in held if c.target == key), key)
+            held += editor.hold([split_key(rule.target)], since=start, only=frozenset(c.param for c in moved))
+    for key in dict.fromkeys(region_key(c.target, c.person) for c in held):
+        editor._note(f"{_key_words(key)} held where this instruction's changes would reach it: "
+                     + ", ".join(describe_change(c) for c in held if region_key(c.target, c.person) == key),
+                     split_key(key)[0])
     for key in interp.protected:
-        if not any(c.target == key for c in held):
-            editor._note(f"{key.replace('_', ' ')} left alone; nothing in this instruction reached it", key)
+        if not any(region_key(c.target, c.person) == key for c in held):
+            editor._note(f"{_key_words(key)} left alone; nothing in this instruction reached it", split_key(key)[0])
     for note in interp.notes:
         editor._note(note)
     for u in interp.unmet:
@@ -1577,6 +1586,23 @@ def apply_interpretation(plan: RetouchPlan, interp: Interpretation, *, is_raw: b
         {"text": interp.text, "kind": interp.kind, "source": interp.source,
          "unmet": [u.reason for u in interp.unmet]})
     return out
+
+
+def region_key(target: str, person: int | None = None) -> str:
+    """A protected region's or a constraint's key: the region, or "person:N" for one person (the key of that
+    person's mask), so that holding back "the man on the left" holds back that man only."""
+    return f"person:{person}" if target == "person" and person is not None else target
+
+
+def split_key(key: str) -> tuple[str, int | None]:
+    """"person:N" -> ("person", N); any other key -> (key, None)."""
+    head, sep, tail = key.partition(":")
+    return (head, int(tail)) if head == "person" and sep and tail.isdigit() else (key, None)
+
+
+def _key_words(key: str) -> str:
+    target, person = split_key(key)
+    return f"person#{person}" if person is not None else key.replace("_", " ")
 
 
 def _family_sliders(fam: str) -> set[str]:

@@ -51,7 +51,7 @@ def main() -> int:
     files = sorted(PHOTOS.glob("*.jpg"))[: max(2, args.photos)]
     analyses = {f.name: analyse(decode(f, "analysis", max_edge=512)) for f in files}
     small = {k: resize_to_edge(a.working, 256) for k, a in analyses.items()}
-    rows = []
+    rows, times = [], []
     print(f"{'photo':<26} {'plan':<12} {'before':>7} {'fit':>6} {'xfer':>6} {'no-edit':>8} {'s':>5}")
     for name, an in analyses.items():
         for label, make in PLANS.items():
@@ -68,11 +68,13 @@ def main() -> int:
                 xfer.append(mean_de(render(small[other], transfer(fit.plan, oan), oan.masks), truth))
                 base.append(mean_de(small[other], truth))
             rows.append((fit.baseline_delta_e, fit.delta_e, np.mean(xfer), np.mean(base)))
+            times.append(secs)
             print(f"{name:<26} {label:<12} {fit.baseline_delta_e:7.2f} {fit.delta_e:6.2f} {np.mean(xfer):6.2f} "
-                  f"{np.mean(base):8.2f} {secs:5.0f}", flush=True)
+                  f"{np.mean(base):8.2f} {secs:5.1f}", flush=True)
     m = np.mean(rows, axis=0)
     print(f"{'mean':<39} {m[0]:7.2f} {m[1]:6.2f} {m[2]:6.2f} {m[3]:8.2f}")
-    print(f"fits under ΔE76 2: {sum(r[1] < 2 for r in rows)}/{len(rows)}")
+    print(f"fits under ΔE76 2: {sum(r[1] < 2 for r in rows)}/{len(rows)}; worst fit {max(r[1] for r in rows):.2f}; "
+          f"fit time median {np.median(times):.1f} s, total {sum(times):.0f} s")
     return 0
 
 

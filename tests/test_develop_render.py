@@ -158,11 +158,15 @@ def test_gradients_match_finite_differences_for_every_continuous_parameter():
 
     loss(params).backward()
     analytic = params.vector.grad.clone()
+    assert torch.isfinite(analytic).all(), [k for k, a in zip(params.keys, analytic) if not torch.isfinite(a)]
     numeric = torch.zeros_like(analytic)
     base = params.vector.detach().clone()
     with torch.no_grad():
         for i, key in enumerate(params.keys):
-            step = 1e-4 if key[-1] in ("Exposure2012", "amount") or key[0] == "amount" else 1e-2
+            # small steps (1e-4 EV or slider points): the tone-curve tables are piecewise linear, and a step
+            # of 1e-2 points straddles one of their nodes at some pixel (seen for the local Saturation, whose
+            # gradient was NaN before black-safe sqrt, so that this went unnoticed)
+            step = 1e-4
             values = []
             for sign in (1.0, -1.0):
                 v = base.clone()
@@ -175,3 +179,58 @@ def test_gradients_match_finite_differences_for_every_continuous_parameter():
     silent = [key for key, a in zip(params.keys, analytic) if a == 0.0]
     assert not silent, f"parameters without any effect on the render: {silent}"
 
+def black_and_white_pixels(dtype: torch.dtype) -> torch.Tensor:
+    """Random colours with exact zeros: a black block, a channel at 0 (saturated colours), exact greys, exact
+    white (1.0) and values above it."""
+    torch.manual_seed(1)
+    px = torch.rand(1, 3, 16, 12, dtype=dtype) * 0.6 + 0.05
+    px[..., :5, :4] = 0.0  # pure black
+    px[:, 2, 5:8, :] = 0.0  # no blue
+    px[:, 0, 8, :] = 0.0  # no red
+    px[:, :2, 9, :6] = 0.0  # pure blue
+    px[..., 10, :] = 0.3  # neutral grey
+    px[..., 11:13, 6:] = 1.0  # white
+    px[:, 1, 13, :] = 1.0  # a channel at exactly 1
+    px[..., 14, :] = 1.5  # above white
+    return px
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+def test_gradients_are_finite_at_black_and_white(dtype):
+    pixels = black_and_white_pixels(dtype)
+    weights = torch.rand(1, 3, 16, 12, dtype=dtype)
+    h, w = pixels.shape[-2:]
+    masks = {"subject": np.pad(np.ones((h // 2, w // 2), np.float32), ((0, h // 2), (w // 4, w // 4)))}
+    neutral = RetouchPlan.build({}, [{"region": "subject", "values": {"Exposure2012": 0.0, "Saturation": 0.0,
+                                                                       "Temperature": 0.0}}])
+    for plan in (gradient_plan(), neutral):  # sliders away from 0, and all at 0 (where a fit starts)
+        params = PlanParameters.from_plan(plan, dtype=dtype, requires_grad=True)
+        out = render(pixels, params, masks)
+        assert torch.isfinite(out).all()
+        (out * weights).sum().backward()
+        grad = params.vector.grad
+        bad = [key for key, g in zip(params.keys, grad) if not torch.isfinite(g)]
+        assert not bad, bad
+        assert grad.abs().max() < 1e4  # finite and of a sensible size, not a huge stand-in for infinity
+    # the safe forms give the plain forward values
+    x = pixels.clone().requires_grad_(True)
+    with torch.no_grad():
+        reference = render(pixels, gradient_plan())
+    np.testing.assert_allclose(render(x, PlanParameters.from_plan(gradient_plan(), dtype=dtype)).detach(),
+                               reference, atol=1e-6)
+
+
+def test_black_safe_sqrt_and_atan2():
+    from bridge_server.develop.ops import safe_atan2, safe_sqrt
+    x = torch.tensor([0.0, 1e-30, 1e-12, 0.25, 4.0], dtype=torch.float64, requires_grad=True)
+    y = safe_sqrt(x)
+    assert torch.equal(y.detach(), x.detach().sqrt())
+    y.sum().backward()
+    assert x.grad[0] == 0 and torch.isfinite(x.grad).all()
+    np.testing.assert_allclose(x.grad[1:], 0.5 / x.detach()[1:].sqrt())
+    a = torch.tensor([0.0, 1.0, -2.0], dtype=torch.float64, requires_grad=True)
+    b = torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64, requires_grad=True)
+    t = safe_atan2(b, a)
+    assert torch.equal(t.detach(), torch.atan2(b.detach(), a.detach()))
+    t.sum().backward()
+    assert torch.isfinite(a.grad).all() and torch.isfinite(b.grad).all() and a.grad[0] == b.grad[0] == 0

@@ -37,6 +37,29 @@ _SKIN_COS = math.cos(math.radians(35.0))  # skin hues lie within 35 degrees of S
 _SQRT3_2 = math.sqrt(3.0) / 2.0
 
 
+def _tracked(x: Tensor) -> bool:
+    """Whether a backward pass may go through x (eager autograd): only then are the safe forms below needed."""
+    return x.requires_grad and torch.is_grad_enabled() and not torch.compiler.is_compiling()
+
+
+def safe_sqrt(x: Tensor) -> Tensor:
+    """sqrt(x) for x >= 0, with gradient 0 (not inf, which turns into NaN) where x is 0. Forward values are
+    exactly sqrt's; the unused branch of the `where` sees 1, so no inf enters the backward pass. Without
+    autograd it is a plain sqrt (no extra passes when rendering)."""
+    if not _tracked(x):
+        return x.sqrt()
+    pos = x > 0.0
+    return torch.where(pos, torch.where(pos, x, 1.0).sqrt(), 0.0)
+
+
+def safe_atan2(y: Tensor, x: Tensor) -> Tensor:
+    """atan2(y, x) with gradient 0 (not NaN) at the origin, where the angle is undefined (and 0 forward)."""
+    if not (_tracked(x) or _tracked(y)):
+        return torch.atan2(y, x)
+    some = (x != 0.0) | (y != 0.0)
+    return torch.where(some, torch.atan2(torch.where(some, y, 0.0), torch.where(some, x, 1.0)), 0.0)
+
+
 def smoothstep(t: Tensor) -> Tensor:
     """3t^2 - 2t^3 on t clamped to [0, 1]."""
     t = t.clamp(0.0, 1.0)
@@ -139,7 +162,7 @@ def chroma_scale(rgb: Tensor, y: Tensor, factor: Tensor) -> Tensor:
 
 def _encoded(rgb: Tensor) -> Tensor:
     """A gamma-2 encoding (sqrt): close enough to sRGB for judging hue, and cheap."""
-    return rgb.clamp(min=0.0).sqrt()
+    return safe_sqrt(rgb.clamp(min=0.0))
 
 
 def hue_plane(rgb: Tensor) -> tuple[Tensor, Tensor]:
@@ -154,7 +177,7 @@ def saturation_of(rgb: Tensor) -> Tensor:
     r, g, b = rgb.split(1, dim=-3)  # element-wise max/min: a reduction over channels would not fuse
     hi = torch.maximum(torch.maximum(r, g), b)
     lo = torch.minimum(torch.minimum(r, g), b).clamp(min=0.0)
-    return 1.0 - torch.sqrt(lo / hi.clamp(min=1e-6)).clamp(max=1.0)
+    return 1.0 - safe_sqrt(lo / hi.clamp(min=1e-6)).clamp(max=1.0)
 
 
 def skin_likeness(rgb: Tensor, sat: Tensor) -> Tensor:
@@ -179,7 +202,7 @@ def hsl(rgb: Tensor, y: Tensor, table: Tensor, *, hue: bool, sat: bool, lum: boo
     chroma factor - 1, luminance change (EV), already interpolated smoothly between the 8 band centres.
     Greys (no hue) are left alone; the flags skip parts that are all zero."""
     alpha, beta = hue_plane(_encoded(rgb))
-    deg = torch.atan2(beta, alpha) * (180.0 / math.pi) % 360.0
+    deg = safe_atan2(beta, alpha) * (180.0 / math.pi) % 360.0
     n = table.shape[0]
     pos = deg * (n / 360.0)
     i0 = pos.detach().floor().long()

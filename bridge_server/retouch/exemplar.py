@@ -3,9 +3,12 @@
 MirrorPPR-style exemplar transfer (docs/RESEARCH.md), done with our own vocabulary: the differentiable renderer
 develops the "before" with a plan whose global sliders and per-region local sliders are free, and Adam moves
 them until the render matches the "after" in CIELAB (mean ΔE76), with a small L1 penalty so that sliders the
-pair does not explain stay at 0. Small values are then dropped, the rest rounded the way Lightroom shows them
-and refitted once, so the plan is short and editable. `transfer` applies the fitted plan to another photo
-through that photo's OWN regions (its masks, found by vision), dropping region edits the target lacks.
+pair does not explain stay at 0. Exposure and white balance start from a closed-form estimate (the pair's
+per-cone gains, solved in the renderer's own white-balance model), so that large shifts need no long walk; a
+fit that still ends far off restarts from the neutral plan. Small values are then dropped, the rest rounded
+the way Lightroom shows them and refitted once, so the plan is short and editable. `transfer` applies the
+fitted plan to another photo through that photo's OWN regions (its masks, found by vision), dropping region
+edits the target lacks.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ from ..core.params import GLOBAL_PARAMS, LOCAL_PARAMS
 from ..core.plan import RegionEdit, RetouchPlan
 from ..core.regions import REGION_BY_KEY
 from ..develop import PlanParameters, render
-from ..imaging.color import delta_e76, rgb_linear_to_lab
+from ..develop.color import MIRED_PER_STEP, REFERENCE_KELVIN, RGB_TO_CONE, TINT_SCALE, cone_gains
+from ..imaging.color import REC709_LUMA, delta_e76, rgb_linear_to_lab
 
 STAGE = "exemplar"
 
@@ -40,7 +44,13 @@ MIN_REGION_SHARE = 0.005  # a region covering less of the frame than this is not
 DROP_EV = 0.05
 DROP_SLIDER = 3.0
 LOCAL_PENALTY = 3.0  # L1 weight of a local slider relative to a global one
-BLACK_FLOOR = 1e-3  # near-black pixels give NaN gradients in the renderer (colour stages); ~1 L* unit at black
+# The closed-form start reads pixels that neither image clips (every channel below INIT_CLIP) and that are not
+# near black (luminance above INIT_DARK, where 8-bit steps and noise dominate the ratio); it needs INIT_MIN of them.
+INIT_CLIP = 0.95
+INIT_DARK = 0.004
+INIT_MIN = 64
+INIT_NEUTRAL_SHARE = 0.3  # ...and reads the least saturated 30 % of those
+RESTART_DE = 2.0  # a fit ending above this mean ΔE76 is tried again from the neutral plan (the better one wins)
 
 
 class ExemplarError(RetouchError):
@@ -168,6 +178,48 @@ class _Fit:
         return {k: float(v) for k, v in zip(self.free, (self.theta.detach() * self.scale).tolist())}
 
 
+def initial_wb_exposure(before: np.ndarray, after: np.ndarray) -> dict[str, float]:
+    """Closed-form start for the global Exposure2012, IncrementalTemperature and IncrementalTint of a pair of
+    linear (H, W, 3) images of the same size: the median log gain of each Bradford cone from before to after,
+    over pixels that neither image clips nor leaves near black (the median shrugs off tone-curve changes and
+    local edits), then the three sliders whose gains in the renderer's own model (2^EV times the von Kries
+    gains of the assumed light, white keeping its luminance) match those three by Gauss-Newton. Values are
+    clamped to the sliders' ranges; {} when too few pixels qualify (a near-black or clipped pair)."""
+    b = before.reshape(-1, 3).astype(np.float64)
+    a = after.reshape(-1, 3).astype(np.float64)
+    luma = np.asarray(REC709_LUMA)
+    cb, ca = b @ RGB_TO_CONE.T, a @ RGB_TO_CONE.T
+    ok = ((b.max(axis=1) < INIT_CLIP) & (a.max(axis=1) < INIT_CLIP) & (b @ luma > INIT_DARK)
+          & (a @ luma > INIT_DARK) & (cb.min(axis=1) > 0) & (ca.min(axis=1) > 0))
+    if int(ok.sum()) < INIT_MIN:
+        return {}
+    # Saturation and Vibrance move colours toward or away from their own grey, not near-greys: the gains are
+    # read on the less saturated part of the qualifying pixels (as the before has them)
+    sat = 1.0 - b.min(axis=1) / np.maximum(b.max(axis=1), 1e-12)
+    ok &= sat <= np.quantile(sat[ok], INIT_NEUTRAL_SHARE)
+    target = torch.from_numpy(np.median(np.log(ca[ok]) - np.log(cb[ok]), axis=0))
+    ref = torch.tensor(1e6 / REFERENCE_KELVIN, dtype=torch.float64)
+    names = ("Exposure2012", "IncrementalTemperature", "IncrementalTint")
+
+    def residual(t: torch.Tensor) -> torch.Tensor:  # t: EV, temperature / 100, tint / 100 (slider units)
+        mired, duv = ref - t[1] * (100.0 * MIRED_PER_STEP), t[2] * (100.0 / TINT_SCALE)
+        gains = torch.stack(cone_gains(ref, ref * 0.0, mired, duv))
+        return gains.log() + t[0] * math.log(2.0) - target
+
+    theta = torch.zeros(3, dtype=torch.float64)
+    for _ in range(6):  # three equations, three unknowns, nearly linear: converges in a few steps
+        r = residual(theta)
+        jac = torch.autograd.functional.jacobian(residual, theta)
+        step = torch.linalg.lstsq(jac, -r[:, None]).solution[:, 0]
+        if not torch.isfinite(step).all():
+            return {}
+        theta = theta + step
+        if float(step.abs().max()) < 1e-6:
+            break
+    values = theta * torch.tensor([1.0, 100.0, 100.0], dtype=torch.float64)
+    return {n: float(np.clip(float(v), GLOBAL_PARAMS[n].lo, GLOBAL_PARAMS[n].hi)) for n, v in zip(names, values)}
+
+
 def _optimise(fit: _Fit, x: torch.Tensor, target_lab: torch.Tensor, masks, *, steps: int, lr: float,
               penalty: float, tol: float, patience: int, history: list[float]) -> bool:
     """Adam on fit.theta; returns True when it stopped because the loss no longer improved."""
@@ -181,11 +233,9 @@ def _optimise(fit: _Fit, x: torch.Tensor, target_lab: torch.Tensor, masks, *, st
         out = render(x, fit.parameters(), masks)
         de = delta_e76(_lab(out), target_lab, axis=1).mean()
         loss = de + penalty * (fit.weight * fit.theta.abs()).sum()
-        loss.backward()
-        grad = fit.theta.grad
-        if grad is None or not torch.isfinite(grad).all():
-            # the renderer's backward gives NaN for some slider combinations (near-black or out-of-gamut
-            # pixels): go back to the best values and take smaller steps from there
+        value = float(loss.detach())
+        if not math.isfinite(value):
+            # not expected (the renderer is finite for finite sliders): back to the best values, smaller steps
             with torch.no_grad():
                 fit.theta.copy_(best_theta)
             for group in opt.param_groups:
@@ -195,7 +245,12 @@ def _optimise(fit: _Fit, x: torch.Tensor, target_lab: torch.Tensor, masks, *, st
             if since >= patience:
                 break
             continue
-        value = float(loss.detach())
+        loss.backward()
+        grad = fit.theta.grad
+        if grad is not None and not torch.isfinite(grad).all():
+            # a slider whose gradient is undefined here sits this step out; the others go on (the renderer's
+            # backward is finite at black and white, so this is a guard, not a path the fit relies on)
+            grad.nan_to_num_(nan=0.0, posinf=0.0, neginf=0.0)
         history.append(value)
         if value < best:
             best_theta = fit.theta.detach().clone()
@@ -255,22 +310,40 @@ def fit_plan(before_linear: Any, after_linear: Any, masks: Mapping[str, Any] | N
     resolution. Global sliders FIT_GLOBAL and, for each of `regions` present in the masks, the local sliders
     FIT_LOCAL are fitted with Adam (mean ΔE76 in CIELAB + `penalty` x L1 of the sliders in normalised units:
     EV, or slider/100), clamped to the table's ranges, at long edge `size`, stopping early once the loss
-    improves by less than `tol` (relative) for `patience` steps. Values that do not matter (|exposure| <
-    0.05 EV, other sliders < 3) are dropped, the rest rounded like Lightroom and refitted (`refine_steps`,
-    default steps // 3) and rounded again.
+    improves by less than `tol` (relative) for `patience` steps. The global exposure and white balance start
+    at `initial_wb_exposure` (the rest at 0); if that fit ends above RESTART_DE mean ΔE76 it is run again from
+    the neutral plan and the better one kept. Values that do not matter (|exposure| < 0.05 EV, other sliders
+    < 3) are dropped, the rest rounded like Lightroom and refitted (`refine_steps`, default steps // 3) and
+    rounded again. Black pixels need no special care: the renderer's gradients are finite at 0.
     """
     b, a = prepare_pair(before_linear, after_linear, size)
-    x = torch.from_numpy(np.maximum(b, BLACK_FLOOR)).permute(2, 0, 1)[None].contiguous()
-    target_lab = _lab(torch.from_numpy(np.clip(a, 0.0, 1.0)).permute(2, 0, 1)[None])
+    a = np.clip(a, 0.0, 1.0)
+    x = torch.from_numpy(b).permute(2, 0, 1)[None].contiguous()
+    target_lab = _lab(torch.from_numpy(a).permute(2, 0, 1)[None])
     keys = present_regions(masks, regions)
     use_masks = {k: np.asarray(masks[k], np.float32) for k in keys} if keys else None
-    start = RetouchPlan.build({n: 0.0 for n in FIT_GLOBAL},
-                              [RegionEdit(region=k, values={n: 0.0 for n in FIT_LOCAL}) for k in keys])
     free = [("global", n) for n in FIT_GLOBAL] + [("local", i, n) for i in range(len(keys)) for n in FIT_LOCAL]
-    history: list[float] = []
-    fit = _Fit(start, free)
-    converged = _optimise(fit, x, target_lab, use_masks, steps=steps, lr=lr, penalty=penalty, tol=tol,
-                          patience=patience, history=history)
+
+    def attempt(start_values: Mapping[str, float]) -> tuple[_Fit, bool, list[float], float]:
+        start = RetouchPlan.build({n: float(start_values.get(n, 0.0)) for n in FIT_GLOBAL},
+                                  [RegionEdit(region=k, values={n: 0.0 for n in FIT_LOCAL}) for k in keys])
+        fit, trace = _Fit(start, free), []
+        stopped = _optimise(fit, x, target_lab, use_masks, steps=steps, lr=lr, penalty=penalty, tol=tol,
+                            patience=patience, history=trace)
+        with torch.no_grad():
+            de = float(delta_e76(_lab(render(x, fit.parameters(), use_masks)), target_lab, axis=1).mean())
+        return fit, stopped, trace, de if math.isfinite(de) else math.inf
+
+    # exposure and white balance start where the pair's per-cone gains put them; a fit that still ends far
+    # off (a local minimum the estimate led into) is tried once more from the neutral plan
+    init = initial_wb_exposure(b, a)
+    fit, converged, history, de = attempt(init)
+    total = len(history)
+    if de > RESTART_DE and init:
+        other = attempt({})
+        total += len(other[2])
+        if other[3] < de:
+            fit, converged, history, de = other
     plan, kept = _plan_from(fit.values(), keys)
 
     # refit the values that matter, with the dropped ones held at 0 (they no longer absorb any of the look)
@@ -283,8 +356,10 @@ def fit_plan(before_linear: Any, after_linear: Any, masks: Mapping[str, Any] | N
                                   for i, k in enumerate(keys)])
         # the seed plan keeps every region edit (possibly empty) so the local keys keep their indices
         refit = _Fit(seed, kept)
+        before_refine = len(history)
         _optimise(refit, x, target_lab, use_masks, steps=refine, lr=lr / 3, penalty=penalty, tol=tol,
                   patience=patience, history=history)
+        total += len(history) - before_refine
         refined = refit.values()
         plan, _ = _plan_from({**{k: 0.0 for k in free}, **refined}, keys)
 
@@ -293,9 +368,9 @@ def fit_plan(before_linear: Any, after_linear: Any, masks: Mapping[str, Any] | N
         final = float(delta_e76(_lab(out), target_lab, axis=1).mean())
         baseline = float(delta_e76(_lab(x.clamp(0, 1)), target_lab, axis=1).mean())
     plan.provenance[STAGE] = {"fit_delta_e": round(final, 3), "baseline_delta_e": round(baseline, 3),
-                              "regions_fitted": keys, "steps": len(history)}
+                              "regions_fitted": keys, "steps": total}
     return FitResult(plan=plan, loss_history=history, delta_e=final, baseline_delta_e=baseline,
-                     steps=len(history), converged=converged, size=tuple(b.shape[:2]), regions=keys)
+                     steps=total, converged=converged, size=tuple(b.shape[:2]), regions=keys)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -333,5 +408,5 @@ def transfer(plan: RetouchPlan, target_analysis: Any = None, *, exemplar: Mappin
     return out.validate()
 
 
-__all__ = ["ExemplarError", "FitResult", "fit_plan", "transfer", "prepare_pair", "present_regions",
-           "FIT_GLOBAL", "FIT_LOCAL", "DEFAULT_REGIONS"]
+__all__ = ["ExemplarError", "FitResult", "fit_plan", "initial_wb_exposure", "transfer", "prepare_pair",
+           "present_regions", "FIT_GLOBAL", "FIT_LOCAL", "DEFAULT_REGIONS"]

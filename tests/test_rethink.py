@@ -136,3 +136,22 @@ def test_retoucher_plan_runs_the_loop_for_an_instruction(shared_data):
                               PlanRequest(instruction="brighten the faces a little"))
     assert "rethink" in result.plan.provenance
     assert any(n.stage == "rethink" for n in result.plan.notes)
+
+
+def test_an_amount_given_as_a_number_is_measured_but_never_rescaled(china):
+    # "cool the sky by 10" is the photographer's number: the loop reports how far it went, it does not change it.
+    base, interp, first, out = run(china, "sky temperature -10")
+    (edit,) = interp.edits
+    assert edit.explicit
+    info = out.provenance["rethink"]
+    assert info["gains"] == [1.0]
+    def sky_temperature(plan):
+        return next(e.values.get("Temperature") for e in plan.regions if e.region == "sky")
+    assert sky_temperature(first) < 0 and sky_temperature(out) == sky_temperature(first)
+
+
+def test_a_model_reading_counts_as_explicit_only_when_the_words_hold_a_number():
+    from bridge_server.retouch.llm import check_answer
+    answer = {"kind": "strong", "edits": [{"region": "sky", "parameter": "Temperature", "amount": -10}]}
+    assert check_answer(answer, "cool the sky by 10", regions_present={"sky"}).edits[0].explicit
+    assert not check_answer(answer, "cool the sky a bit", regions_present={"sky"}).edits[0].explicit

@@ -194,6 +194,12 @@ def check_answer(data: dict, text: str, *, regions_present: set[str] | None = No
                           regions_present=regions_present, people=people, source=f"llm:{model}" if model else "llm")
 
 
+def _has_number(text: str) -> bool:
+    """Whether the photographer's words hold a number: then the model's amount is theirs, kept as asked (the
+    check-and-correct loop measures it but does not rescale it)."""
+    return any(ch.isdigit() for ch in text)
+
+
 def _edit(raw: Any, i: int, text: str, notes: list[str]) -> Edit:
     where = f"edits[{i}]"
     if not isinstance(raw, dict):
@@ -220,7 +226,7 @@ def _edit(raw: Any, i: int, text: str, notes: list[str]) -> Edit:
         if abs(amount) > ATTRIBUTE_CLAMP:
             notes.append(f"{target} {name} {amount:+g} from the model limited to {math.copysign(1, amount):+g}")
             amount = math.copysign(ATTRIBUTE_CLAMP, amount)
-        return Edit(target, amount, attribute=name, person=person, source=text, explicit=True)
+        return Edit(target, amount, attribute=name, person=person, source=text, explicit=_has_number(text))
     scope = GLOBAL if target == GLOBAL_TARGET else LOCAL
     typed = _text(raw["parameter"], f"{where}.parameter")
     try:
@@ -249,7 +255,7 @@ def _edit(raw: Any, i: int, text: str, notes: list[str]) -> Edit:
         if abs(amount) > span:
             notes.append(f"{target} {name} {amount:+g} from the model limited to {math.copysign(span, amount):+g}")
             amount = math.copysign(span, amount)
-    return Edit(target, amount, param=name, op=op, person=person, source=text, explicit=True)
+    return Edit(target, amount, param=name, op=op, person=person, source=text, explicit=_has_number(text))
 
 
 # -- talking to the endpoint ------------------------------------------------------------------------------------

@@ -250,7 +250,9 @@ def rethink(plan: RetouchPlan, analysis, interp: Interpretation, *, is_raw: bool
     edits = interp.edits
     gains = [1.0] * len(edits)
     counters: dict[str, dict[str, float]] = {}
-    frozen: set[int] = set()  # edits whose own slider does not move their statistic the asked way
+    # edits whose own slider does not move their statistic the asked way, and edits the photographer gave as a
+    # number ("shadows +30"): those are measured and reported, never rescaled
+    frozen: set[int] = {i for i, e in enumerate(edits) if e.explicit}
     checked: set[int] = set()  # edits whose own part of the move was measured and found the asked way
     opposed: set[int] = set()  # groups (by position) another group on the same statistic pushes the other way
     current = plan.copy()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
@@ -87,6 +88,9 @@ def check_readable(path: str | Path) -> Path:
     return p
 
 
+ANALYSIS_CACHE = 4  # analyses of files kept (about 10 MB each: the 512-px image and its masks)
+
+
 class Retoucher:
     """Plan, emit and learn for one process. Thread-safe: the server calls it from a worker pool."""
 
@@ -95,6 +99,7 @@ class Retoucher:
         self.max_pixels = max_pixels  # image size limit (pixels) for decoding; None: the imaging default
         self._lock = threading.Lock()
         self._closed = False
+        self._analyses: OrderedDict = OrderedDict()
 
     # -- stage 1+2: decode and analyse ------------------------------------------------------------------------
     def decode(self, photo: PhotoRequest, purpose: str = "analysis"):
@@ -118,9 +123,27 @@ class Retoucher:
             raise PlanError("a photo needs a path or a preview", field="photo")
 
     def analyse(self, photo: PhotoRequest):
+        """The photo's analysis. The last few analyses of files are kept, keyed by path, size and modification
+        time, so the plugin's faces-then-plan (and variants, render, match on the same file) analyse once; a
+        changed file is analysed again. Callers treat the analysis as read-only."""
+        key = None
+        if photo.preview is None and photo.path is not None:
+            path = check_readable(photo.path)
+            st = path.stat()
+            key = (str(path.resolve()), st.st_size, st.st_mtime_ns, self.use_models, self.max_pixels)
+            with self._lock:
+                if key in self._analyses:
+                    self._analyses.move_to_end(key)
+                    return self._analyses[key]
         image = self.decode(photo, "analysis")  # an unreadable file is reported as such, whatever comes next
         from .vision.regions import analyse
-        return analyse(image, use_models=self.use_models)
+        result = analyse(image, use_models=self.use_models)
+        if key is not None:
+            with self._lock:
+                self._analyses[key] = result
+                while len(self._analyses) > ANALYSIS_CACHE:
+                    self._analyses.popitem(last=False)
+        return result
 
     # -- stage 3: plan ---------------------------------------------------------------------------------------
     def plan(self, photo: PhotoRequest, request: PlanRequest | None = None) -> PlanResult:

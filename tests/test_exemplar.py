@@ -148,3 +148,21 @@ def test_initial_exposure_and_white_balance_are_read_off_the_pair(portrait):
     assert init["IncrementalTemperature"] == pytest.approx(-60, abs=3)
     assert init["IncrementalTint"] == pytest.approx(25, abs=3)
     assert initial_wb_exposure(np.zeros_like(b), np.zeros_like(a)) == {}  # nothing to read: no start
+
+
+def test_a_region_covering_the_whole_exemplar_is_fitted_as_global(shared_data, outdoor):
+    # Without people the background is the whole frame: the look is global there and must reach the target's
+    # people as well, not only their background.
+    image = decode(shared_data / "photos" / "fivek_a1629_input.jpg", "analysis").pixels
+    scene = analyse(image)
+    assert "subject" not in scene.masks and float(np.mean(scene.masks["background"])) > 0.97
+    known = RetouchPlan.build({"Exposure2012": -0.3, "Contrast2012": 25, "Saturation": -25,
+                               "IncrementalTemperature": -15})
+    fit = fit_plan(scene.working, render(scene.working, known, scene.masks), scene.masks, **FAST)
+    assert not [e for e in fit.plan.regions if e.region == "background"]
+    assert fit.delta_e < 2.0
+    # on a photo with people, the transferred look reaches the people as it reaches the rest
+    people = outdoor.masks["subject"] > 0.5
+    lab = [rgb_linear_to_lab(np.clip(render(outdoor.working, p, outdoor.masks), 0, 1))
+           for p in (known, transfer(fit.plan, outdoor))]
+    assert float(delta_e76(lab[0], lab[1])[people].mean()) < 1.5

@@ -127,6 +127,9 @@ def prepare_pair(before: Any, after: Any, size: int = FIT_EDGE) -> tuple[np.ndar
     return _resize(b, shape), _resize(a, shape)
 
 
+WHOLE_FRAME_SHARE = 0.97  # a region this share of the exemplar is fitted as part of the global sliders
+
+
 def present_regions(masks: Mapping[str, Any] | None, wanted: Sequence[str]) -> list[str]:
     """The wanted regions that the masks hold with real coverage (peak > 0.5, share >= 0.5 %)."""
     out = []
@@ -320,7 +323,9 @@ def fit_plan(before_linear: Any, after_linear: Any, masks: Mapping[str, Any] | N
     a = np.clip(a, 0.0, 1.0)
     x = torch.from_numpy(b).permute(2, 0, 1)[None].contiguous()
     target_lab = _lab(torch.from_numpy(a).permute(2, 0, 1)[None])
-    keys = present_regions(masks, regions)
+    # A region covering (nearly) the whole exemplar is the same as the global sliders there; fitted apart it
+    # would take part of the global look and hand it, on transfer, only to the target's region.
+    keys = [k for k in present_regions(masks, regions) if float(np.mean(masks[k])) < WHOLE_FRAME_SHARE]
     use_masks = {k: np.asarray(masks[k], np.float32) for k in keys} if keys else None
     free = [("global", n) for n in FIT_GLOBAL] + [("local", i, n) for i in range(len(keys)) for n in FIT_LOCAL]
 

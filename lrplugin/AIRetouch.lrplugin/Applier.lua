@@ -4,6 +4,7 @@
                                              -- chunk; historyName: default "AI Retouch"
   Applier.applyAndCount(catalog, items, tally, historyName)  -- the same, then each item into a Summary tally;
                                              -- returns how many photos still wait for their AI masks
+  Applier.noteWaitingAIMasks(tally, n)       -- tells the photographer how to finish those n photos
 One catalog:withWriteAccessDo per call (the caller passes chunks of Settings.chunkSize() photos, so the catalog is
 never locked for long); inside it one photo:applyDevelopSettings(settings, historyName) per photo, which is one
 history step of that name (and the plan, when given, goes into the photo's hidden proposedPlan field, for
@@ -118,6 +119,13 @@ function Applier.applyAndCount(catalog, items, tally, historyName)
     end
   end
   return waiting
+end
+
+function Applier.noteWaitingAIMasks(tally, waiting)
+  if waiting > 0 then
+    tally:note(waiting .. ' photo(s) have AI masks that Lightroom still has to compute: select them and ' ..
+      'use Photo › Develop Settings › Update AI Settings.')
+  end
 end
 
 return Applier

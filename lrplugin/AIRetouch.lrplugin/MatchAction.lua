@@ -185,10 +185,7 @@ local function run(context)
     tally:note(string.format('The fitted look reproduces %s within ΔE %.1f on average (its edit changed it by ' ..
       'ΔE %.1f; below about 2 is hard to see).', exemplarLabel, fit.delta_e, tonumber(fit.baseline_delta_e) or 0))
   end
-  if aiMasksPending > 0 then
-    tally:note(aiMasksPending .. ' photo(s) have AI masks that Lightroom still has to compute: select them and ' ..
-      'use Photo › Develop Settings › Update AI Settings.')
-  end
+  Applier.noteWaitingAIMasks(tally, aiMasksPending)
   tally:show()
 end
 

@@ -139,10 +139,7 @@ local function run(context)
     tally:note('Nothing changed in the catalog. Lightroom shows a sidecar\'s edits after Metadata › Read Metadata ' ..
       'from Files, which replaces the photo\'s current settings.')
   end
-  if aiMasksPending > 0 then
-    tally:note(aiMasksPending .. ' photo(s) have AI masks that Lightroom still has to compute: select them and ' ..
-      'use Photo › Develop Settings › Update AI Settings.')
-  end
+  Applier.noteWaitingAIMasks(tally, aiMasksPending)
   tally:show()
 end
 

@@ -120,7 +120,6 @@ _NEAR_WHITE_HIGHLIGHTS = (
     "Highlights -80 after the rethink loop")
 RENDER_MISSES: dict[str, str] = {
     "recover the highlights in the sky": _NEAR_WHITE_HIGHLIGHTS,
-    "the sky is blown out": _NEAR_WHITE_HIGHLIGHTS,
     "more contrast in the clouds": _BRIGHT_SKY_CONTRAST,
     "the sky looks a bit washed out": _BRIGHT_SKY_CONTRAST,
 }
@@ -507,4 +506,4 @@ def test_score_of_the_rendered_phrasing_set():
     assert not wrong, [(line, outcomes[line].problems) for line in wrong]
     assert len(right) >= len(checked) - len(RENDER_MISSES)
     assert len(checked) >= 150
-    assert len(RENDER_MISSES) <= 4
+    assert len(RENDER_MISSES) <= 3

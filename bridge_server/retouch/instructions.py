@@ -354,7 +354,9 @@ LEX["noisy"] = Lex("defect", default=(("LuminanceSmoothing", +1),))
 LEX["grainy"] = Lex("defect", default=(("LuminanceSmoothing", +1),))
 LEX["blurry"] = Lex("defect", default=(("Sharpness", +1),))
 LEX["harsh"] = Lex("defect", default=(("contrast", -1),))
-LEX["blow_out"] = LEX["blown"] = Lex("defect", default=(("Highlights2012", -1),))
+# blown highlights: pull the highlights and bring the white point down a little (Highlights alone leaves white
+# itself where it is)
+LEX["blow_out"] = LEX["blown"] = Lex("defect", default=(("Highlights2012", -1), ("Whites2012", -1)))
 # Recipes and requests we cannot carry out.
 for _style, _names in {
     "moody": "moody moodier moodiness mood", "airy": "airy", "film": "film filmic analog analogue",

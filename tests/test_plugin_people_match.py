@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from lrsdk.bridge import BridgeServer
-from lrsdk.fixtures import PLAN_MODULES, bridge, lightroom, planning, wait_on_server  # noqa: F401
+from lrsdk.fixtures import bridge, lightroom, running_bridge  # noqa: F401
 from lrsdk.flows import closing, retouch
 from lrsdk.harness import Lightroom, text, to_py, views_of
 
@@ -81,7 +80,7 @@ def temp_files(lr: Lightroom) -> list[Path]:
 
 
 # -- People ------------------------------------------------------------------------------------------------------
-def test_the_people_of_the_active_photo_are_shown_and_the_choices_pick_exactly_them(lightroom, planning,
+def test_the_people_of_the_active_photo_are_shown_and_the_choices_pick_exactly_them(lightroom, bridge,
                                                                                     shared_data):
     lr = lightroom
     group, other = shared_data / "photos" / GROUP, shared_data / "photos" / "portrait_headshot.jpg"
@@ -93,7 +92,7 @@ def test_the_people_of_the_active_photo_are_shown_and_the_choices_pick_exactly_t
 
     # the dialog showed the three people as JPEG thumbnails, each with the three choices
     assert faces_requests(lr) == [str(group)]  # the active photo only
-    status, found = planning.call("GET", "/v1/photos/faces?path=" + urllib.parse.quote(str(group)))
+    status, found = bridge.call("GET", "/v1/photos/faces?path=" + urllib.parse.quote(str(group)))
     assert status == 200 and len(found["people"]) == 3
     assert len(dialog.pictures) == 3
     assert all(p["exists"] and p["format"] == "JPEG" for p in dialog.pictures)
@@ -135,7 +134,7 @@ def test_the_people_of_the_active_photo_are_shown_and_the_choices_pick_exactly_t
     assert temp_files(lr) == []
 
 
-def test_as_the_others_sends_no_clicks(lightroom, planning, shared_data):
+def test_as_the_others_sends_no_clicks(lightroom, bridge, shared_data):
     lr = lightroom
     photo = lr.add_photo(shared_data / "photos" / GROUP)
     dialog = DialogAnswer(lr)  # everyone left at "As the others"
@@ -147,7 +146,7 @@ def test_as_the_others_sends_no_clicks(lightroom, planning, shared_data):
     assert len(lr.applied) == 1 and temp_files(lr) == []
 
 
-def test_a_photo_without_people_says_so_and_retouches_as_usual(lightroom, planning, shared_data):
+def test_a_photo_without_people_says_so_and_retouches_as_usual(lightroom, bridge, shared_data):
     lr = lightroom
     photo = lr.add_photo(shared_data / "photos" / NO_PEOPLE)
     dialog = DialogAnswer(lr, {1: "emphasise"})  # no such person: nothing to choose
@@ -160,7 +159,7 @@ def test_a_photo_without_people_says_so_and_retouches_as_usual(lightroom, planni
     assert closing(lr)["message"] == "AI Retouch: 1 photo retouched"
 
 
-def test_when_the_faces_route_fails_the_dialog_says_why_and_the_retouch_still_works(lightroom, planning,
+def test_when_the_faces_route_fails_the_dialog_says_why_and_the_retouch_still_works(lightroom, bridge,
                                                                                    shared_data, tmp_path):
     lr = lightroom
     moved = tmp_path / "moved_away.jpg"  # Lightroom still lists it; the file is gone: the server answers 404
@@ -177,7 +176,7 @@ def test_when_the_faces_route_fails_the_dialog_says_why_and_the_retouch_still_wo
     assert closing(lr)["message"] == "AI Retouch: 1 photo retouched, 1 failed"
 
 
-def test_files_the_server_cannot_read_get_no_people_section(lightroom, planning, shared_data, tmp_path):
+def test_files_the_server_cannot_read_get_no_people_section(lightroom, bridge, shared_data, tmp_path):
     lr = lightroom
     psd = tmp_path / "layered.psd"  # Lightroom reads it, the server gets a preview: no people to look for
     shutil.copy2(shared_data / "photos" / GROUP, psd)
@@ -202,12 +201,8 @@ MATCH_STEPS = 25  # enough for the direction of a clear edit, in a test's time o
 @pytest.fixture
 def matching(isolated_home):
     """The real bridge with its exemplar fits capped at MATCH_STEPS steps (`[match] steps` of config.toml)."""
-    wait_on_server(PLAN_MODULES)
-    server = BridgeServer(match_steps=MATCH_STEPS).start()
-    try:
+    with running_bridge(match_steps=MATCH_STEPS) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -7,8 +7,7 @@ import shutil
 
 import pytest
 
-from lrsdk.fixtures import (SIDECAR_MODULES, bridge, lightroom, offline_lightroom, planning,  # noqa: F401
-                            wait_on_server)
+from lrsdk.fixtures import bridge, lightroom, offline_lightroom  # noqa: F401
 from lrsdk.flows import closing, retouch
 from lrsdk.harness import IMPORT_SETTINGS, as_lua_holds
 
@@ -16,7 +15,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::ResourceWarning")
 
 
 # -- the whole flow ------------------------------------------------------------------------------------------
-def test_retouch_applies_the_servers_settings_to_each_photo_as_one_ai_retouch_step(lightroom, planning,
+def test_retouch_applies_the_servers_settings_to_each_photo_as_one_ai_retouch_step(lightroom, bridge,
                                                                                     sample_photos):
     lr = lightroom
     chosen = sample_photos[:3]
@@ -37,7 +36,7 @@ def test_retouch_applies_the_servers_settings_to_each_photo_as_one_ai_retouch_st
         assert body["catalog"]["id"] == next(iter(catalog.values()))
         assert body["strength"] == 1
         assert "instruction" not in body
-        status, reference = planning.call("POST", "/v1/plan", body)  # ask the server directly
+        status, reference = bridge.call("POST", "/v1/plan", body)  # ask the server directly
         assert status == 200, reference
         assert done["settings"] == as_lua_holds(reference["settings"])
         assert as_lua_holds(json.loads(lr.plugin_property(photo, "proposedPlan"))) == as_lua_holds(reference["plan"])
@@ -55,20 +54,20 @@ def test_retouch_applies_the_servers_settings_to_each_photo_as_one_ai_retouch_st
                                                                 for i, p in enumerate(chosen, 1)]
 
 
-def test_instruction_and_strength_reach_the_server(lightroom, planning, sample_photos):
+def test_instruction_and_strength_reach_the_server(lightroom, bridge, sample_photos):
     lr = lightroom
     photo = lr.add_photo(sample_photos[0])
     retouch(lr, [photo], instruction="  brighter faces, calmer sky  ", strength=150)
     body = lr.posted("/v1/plan")[0]
     assert body["instruction"] == "brighter faces, calmer sky"
     assert body["strength"] == 1.5
-    status, reference = planning.call("POST", "/v1/plan", body)
+    status, reference = bridge.call("POST", "/v1/plan", body)
     assert status == 200
     assert lr.applied[0]["settings"] == as_lua_holds(reference["settings"])
     assert lr.prefs["lastStrength"] == 150 and lr.prefs["lastInstruction"] == "brighter faces, calmer sky"
 
 
-def test_cancel_after_the_first_photo_leaves_the_rest_untouched(lightroom, planning, sample_photos):
+def test_cancel_after_the_first_photo_leaves_the_rest_untouched(lightroom, bridge, sample_photos):
     lr = lightroom
     photos = [lr.add_photo(p) for p in sample_photos[:3]]
     before = [lr.develop_settings(p) for p in photos]
@@ -84,7 +83,7 @@ def test_cancel_after_the_first_photo_leaves_the_rest_untouched(lightroom, plann
     assert message["message"] == "AI Retouch cancelled: 1 photo retouched, 2 not processed"
 
 
-def test_chunks_of_photos_are_written_in_separate_short_catalog_writes(lightroom, planning, sample_photos):
+def test_chunks_of_photos_are_written_in_separate_short_catalog_writes(lightroom, bridge, sample_photos):
     lr = lightroom
     lr.set_prefs(chunkSize=2)
     photos = [lr.add_photo(sample_photos[0]) for _ in range(5)]
@@ -94,7 +93,7 @@ def test_chunks_of_photos_are_written_in_separate_short_catalog_writes(lightroom
     assert closing(lr)["message"] == "AI Retouch: 5 photos retouched"
 
 
-def test_the_server_stopping_mid_batch_stops_with_one_dialog_and_keeps_finished_photos(lightroom, planning,
+def test_the_server_stopping_mid_batch_stops_with_one_dialog_and_keeps_finished_photos(lightroom, bridge,
                                                                                         sample_photos):
     lr = lightroom
     photos = [lr.add_photo(p) for p in sample_photos[:3]]
@@ -102,7 +101,7 @@ def test_the_server_stopping_mid_batch_stops_with_one_dialog_and_keeps_finished_
 
     def stop_server(scope, done, total):
         if done == 1 and not stopped:
-            planning.stop()
+            bridge.stop()
             stopped.append(True)
     lr.sdk.onProgress = stop_server
     retouch(lr, photos)
@@ -114,7 +113,6 @@ def test_the_server_stopping_mid_batch_stops_with_one_dialog_and_keeps_finished_
 
 def test_sidecar_mode_writes_sidecars_and_changes_nothing_in_the_catalog(lightroom, bridge, sample_photos,
                                                                          tmp_path):
-    wait_on_server(SIDECAR_MODULES)
     lr = lightroom
     copies = []
     for p in sample_photos[:2]:
@@ -132,7 +130,6 @@ def test_sidecar_mode_writes_sidecars_and_changes_nothing_in_the_catalog(lightro
 
 def test_sidecar_mode_with_a_strength_plans_first_then_writes_that_plan(lightroom, bridge, sample_photos,
                                                                         tmp_path):
-    wait_on_server(SIDECAR_MODULES)
     lr = lightroom
     copy = tmp_path / sample_photos[0].name
     shutil.copy2(sample_photos[0], copy)
@@ -142,7 +139,7 @@ def test_sidecar_mode_with_a_strength_plans_first_then_writes_that_plan(lightroo
     assert lr.applied == []
 
 
-def test_formats_the_server_cannot_read_go_with_a_lightroom_preview(lightroom, planning, sample_photos,
+def test_formats_the_server_cannot_read_go_with_a_lightroom_preview(lightroom, bridge, sample_photos,
                                                                     tmp_path):
     lr = lightroom
     psd = tmp_path / "layered.psd"
@@ -236,7 +233,7 @@ def test_thousands_of_photos_run_to_the_end_with_a_short_summary(lightroom, tmp_
     assert lr.posted("/v1/plan")[0]["photo"]["is_raw"] is True
 
 
-def test_a_server_error_for_one_photo_does_not_stop_the_others(lightroom, planning, sample_photos, tmp_path):
+def test_a_server_error_for_one_photo_does_not_stop_the_others(lightroom, bridge, sample_photos, tmp_path):
     lr = lightroom
     photos = [lr.add_photo(tmp_path / "missing.jpg"), lr.add_photo(sample_photos[0])]
     retouch(lr, photos)
@@ -246,7 +243,7 @@ def test_a_server_error_for_one_photo_does_not_stop_the_others(lightroom, planni
     assert f"missing.jpg: file not found ({tmp_path / 'missing.jpg'})" in message["info"]
 
 
-def test_a_busy_catalog_is_reported_per_photo(lightroom, planning, sample_photos):
+def test_a_busy_catalog_is_reported_per_photo(lightroom, bridge, sample_photos):
     lr = lightroom
     lr.sdk.writeBusy = True  # another write holds the catalog past our timeout
     retouch(lr, [lr.add_photo(sample_photos[0])])

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lrsdk.fixtures import (LEARN_MODULES, PLAN_MODULES, PRESET_MODULES, bridge, lightroom,  # noqa: F401
-                            offline_lightroom, wait_on_server)
+from lrsdk.fixtures import bridge, lightroom, offline_lightroom  # noqa: F401
 from lrsdk.flows import closing
 from lrsdk.harness import Lightroom, as_lua_holds
 
@@ -36,7 +35,6 @@ def retouch_then_edit(lr: Lightroom, paths) -> list:
 
 # -- Teach ---------------------------------------------------------------------------------------------------
 def test_teach_sends_what_was_kept_and_the_catalogs_memory_receives_it(lightroom, bridge, sample_photos):
-    wait_on_server(PLAN_MODULES, LEARN_MODULES)
     lr = lightroom
     photos = retouch_then_edit(lr, sample_photos[:3])
     lr.run_menu("TeachAction.lua")
@@ -89,7 +87,6 @@ def test_teach_without_a_previous_retouch_sends_no_proposal(lightroom, sample_ph
 # -- Save my style as a preset -------------------------------------------------------------------------------
 def test_save_preset_writes_it_from_the_catalogs_memory_and_says_where_and_to_restart(lightroom, bridge,
                                                                                        sample_photos):
-    wait_on_server(PLAN_MODULES, PRESET_MODULES)
     lr = lightroom
     retouch_then_edit(lr, sample_photos[:2])
     lr.run_menu("TeachAction.lua")

@@ -1,5 +1,6 @@
 --[[ Applier.lua: writes planned settings into the catalog.
 
+  Applier.item(photo, label, settings, plan)  -- one item: the plan kept as JSON text (for Teach) when it encodes
   Applier.apply(catalog, items, historyName)  -- items: { {photo=, settings=, label=, planText=}, ... }, at most a
                                              -- chunk; historyName: default "AI Retouch"
   Applier.applyAndCount(catalog, items, tally, historyName)  -- the same, then each item into a Summary tally;
@@ -14,6 +15,7 @@ item.error = reason. Nothing in here yields: Lightroom does not allow it inside 
 
 local LrTasks = import 'LrTasks'
 
+local JSON = require 'JSON'
 local Settings = require 'Settings'
 local Log = require 'Log'
 
@@ -82,6 +84,11 @@ local function updateAIMasks(catalog, items)
   local ok, err = pcall(update, catalog, photos)
   for _, item in ipairs(viaCatalog) do item.aiMasksUpdated = ok end
   if not ok then Log.warn('catalog:updateAISettings failed: %s', err) end
+end
+
+function Applier.item(photo, label, settings, plan)
+  local encoded, planText = pcall(JSON.encode, plan)
+  return { photo = photo, label = label, settings = settings, planText = encoded and plan ~= nil and planText or nil }
 end
 
 function Applier.apply(catalog, items, historyName)

@@ -158,9 +158,7 @@ local function run(context)
         if target and not answered[target] and first + result.index <= last then
           answered[target] = true
           if result.ok and type(result.settings) == 'table' then
-            local encoded, planText = pcall(JSON.encode, result.plan)
-            pending[#pending + 1] = { photo = target.photo, settings = result.settings, label = target.label,
-              planText = encoded and result.plan ~= nil and planText or nil }
+            pending[#pending + 1] = Applier.item(target.photo, target.label, result.settings, result.plan)
             if #pending >= chunkSize then flush() end
           elseif result.ok then
             tally:failed(target.label, 'the server answered without settings')

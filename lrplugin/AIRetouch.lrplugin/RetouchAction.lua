@@ -14,7 +14,6 @@ local LrProgressScope = import 'LrProgressScope'
 local LrTasks = import 'LrTasks'
 
 local Applier = require 'Applier'
-local JSON = require 'JSON'
 local CatalogIdentity = require 'CatalogIdentity'
 local Http = require 'Http'
 local People = require 'People'
@@ -108,17 +107,11 @@ local function run(context)
     elseif answer and sidecarMode then
       tally:done(label)
     elseif answer and type(answer.settings) == 'table' then
-      local encoded, planText = pcall(JSON.encode, answer.plan)
-      pending[#pending + 1] = { photo = photo, settings = answer.settings, label = label,
-        planText = encoded and answer.plan ~= nil and planText or nil }
+      pending[#pending + 1] = Applier.item(photo, label, answer.settings, answer.plan)
       if #pending >= chunkSize then flush() end
     elseif answer then
       tally:failed(label, 'the server answered without settings')
-    elseif err.kind == 'cancelled' then
-      tally.cancelled, tally.notProcessed = true, total - i + 1
-      break
-    elseif Http.isFatal(err) then
-      tally.stopReason, tally.notProcessed = Http.describe(err), total - i + 1
+    elseif tally:stopsOn(err, total - i + 1) then
       break
     else
       tally:failed(label, Http.describe(err))

@@ -3,11 +3,13 @@
   local tally = Summary.new('AI Retouch', { done = 'retouched' })
   tally:done(label) ; tally:failed(label, reason) ; tally:skipped(label, reason)
   tally.notProcessed = n ; tally.cancelled = true ; tally.stopReason = 'the server stopped answering'
+  if tally:stopsOn(err, remaining) then break end  -- a failed request that ends the run (cancel, fatal)
   tally:note('one more line') ; tally:show()
 At most MAX_LISTED reasons are listed; the rest are counted (the log has them all). ]]
 
 local LrDialogs = import 'LrDialogs'
 
+local Http = require 'Http'
 local Log = require 'Log'
 
 local Summary = { MAX_LISTED = 10 }
@@ -42,6 +44,20 @@ function Summary:skipped(label, reason)
   if #self.problems < Summary.MAX_LISTED then
     self.problems[#self.problems + 1] = label .. ': skipped, ' .. tostring(reason)
   end
+end
+
+-- A request error that ends the whole run: the photographer cancelled, or no later photo can do better
+-- (Http.isFatal). Records it with the `remaining` photos as not processed and returns true; else false.
+function Summary:stopsOn(err, remaining)
+  if err.kind == 'cancelled' then
+    self.cancelled, self.notProcessed = true, remaining
+    return true
+  end
+  if Http.isFatal(err) then
+    self.stopReason, self.notProcessed = Http.describe(err), remaining
+    return true
+  end
+  return false
 end
 
 function Summary:note(line)

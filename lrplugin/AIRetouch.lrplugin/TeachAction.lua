@@ -65,11 +65,7 @@ local function run(context)
       if result then
         tally:done(label)
         events = result.events or events
-      elseif err.kind == 'cancelled' then
-        tally.cancelled, tally.notProcessed = true, total - i + 1
-        break
-      elseif Http.isFatal(err) then
-        tally.stopReason, tally.notProcessed = Http.describe(err), total - i + 1
+      elseif tally:stopsOn(err, total - i + 1) then
         break
       else
         tally:failed(label, Http.describe(err))

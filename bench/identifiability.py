@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from quality import default_photos, faults, resize_long_edge  # noqa: E402
 
 from bridge_server.develop import render  # noqa: E402
-from bridge_server.retouch.predictor import Predictor, _lab  # noqa: E402
+from bridge_server.retouch.predictor import Predictor, _lab, grey_tones  # noqa: E402
 from bridge_server.vision.regions import analyse  # noqa: E402
 
 NAMES = ("face_l", "median_l", "white_l", "at_white_pct", "grey_a", "grey_b", "gap_l")
@@ -45,7 +45,7 @@ def statistics(analysis) -> dict[str, float]:
            "at_white_pct": 100 * float((frame[:, 0] >= 99.0).mean()), "face_l": math.nan, "gap_l": math.nan}
     pool = sampler._neutral_sample(image, masks)
     lab = _lab(pool.pixels)
-    pick = (np.hypot(lab[:, 1], lab[:, 2]) < 18) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
+    pick = grey_tones(lab)
     out["grey_a"] = float(np.median(lab[pick, 1])) if pick.any() else math.nan
     out["grey_b"] = float(np.median(lab[pick, 2])) if pick.any() else math.nan
     face = sampler._sample(image, masks["face_skin"]) if "face_skin" in masks else None

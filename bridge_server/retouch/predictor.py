@@ -39,6 +39,7 @@ WB_KEEP = 0.2  # leave this share of the excess cast
 WB_KEEP_SKIN_RIGHT = 0.75  # ... but this much when skin disagrees that the light is off
 WB_LIMIT = (25.0, 20.0)  # the most an automatic white balance moves temperature / tint
 WB_LIMIT_AGREED = (50.0, 30.0)  # ... when grey tones and skin agree on the cast
+GREY_MAX_CHROMA = 18.0  # tones this close to grey (a*b* distance) may be grey in reality
 NEUTRAL_MIN_SHARE = 0.02
 PEOPLE_SHARE_OF_GLOBAL = 0.4  # how much of the people's exposure change the whole frame follows (harmony)
 MAX_GLOBAL_EV = 1.5
@@ -181,7 +182,7 @@ class Predictor:
         # Tones near grey as the photo stands. (Searching again after a trial correction drifts toward the most
         # strongly coloured tones; one pass is the robust measure.)
         lab = _lab(pool.pixels)
-        pick = (np.hypot(lab[:, 1], lab[:, 2]) < 18.0) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
+        pick = grey_tones(lab)
         if pick.mean() < NEUTRAL_MIN_SHARE:
             return self._white_balance_from_skin(plan, faces, is_raw)
         greys = pool.pixels[pick]
@@ -203,33 +204,27 @@ class Predictor:
             return (round(float(np.clip(d_temp, -limit[0], limit[0]))),
                     round(float(np.clip(d_tint, -limit[1], limit[1]))))
 
-        temp, tint = correction(WB_KEEP, WB_LIMIT)
-        if faces is not None:
-            # Skin is the second witness. In its band: much of the "cast" is the scene's real colour. Out of its
-            # band and the correction brings it back: both agree on a cast of the light, which gets the full
-            # correction. Out of its band the other way: the skin's cast is its own (a local edit handles it).
-            hue = _skin_hue(faces.pixels)
-            if abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
-                temp, tint = correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
-            elif abs(_skin_hue(simulate(faces.pixels, temp, tint)) - SKIN_HUE_DEG) < abs(hue - SKIN_HUE_DEG) - 3:
-                temp, tint = correction(WB_KEEP, WB_LIMIT_AGREED)
-            else:
-                temp, tint = correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
-        if abs(temp) < 3 and abs(tint) < 3:
-            return 0.0, 0.0
-        plan.global_["IncrementalTemperature"] = temp
-        plan.global_["IncrementalTint"] = tint
-        plan.add_note("predictor", f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral tones, beyond the "
-                                   f"usual warmth: temperature {temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
-        return float(temp), float(tint)
+        # Skin is the second witness. In its band: much of the "cast" is the scene's real colour. Out of its band
+        # and the correction brings it back: both agree on a cast of the light, which gets the full correction.
+        # Out of its band the other way: the skin's cast is its own (a local edit handles it).
+        hue = skin_colour(faces.pixels)[2] if faces is not None else None
+        if hue is None:
+            temp, tint = correction(WB_KEEP, WB_LIMIT)
+        elif abs(hue - SKIN_HUE_DEG) < SKIN_HUE_TOLERANCE:
+            temp, tint = correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
+        else:
+            temp, tint = correction(WB_KEEP, WB_LIMIT)
+            after = skin_colour(simulate(faces.pixels, temp, tint))[2]
+            agreed = abs(after - SKIN_HUE_DEG) < abs(hue - SKIN_HUE_DEG) - 3
+            temp, tint = correction(WB_KEEP, WB_LIMIT_AGREED) if agreed else correction(WB_KEEP_SKIN_RIGHT, WB_LIMIT)
+        return _set_white_balance(plan, temp, tint, f"colour cast a* {cast_a:+.1f}, b* {cast_b:+.1f} on neutral "
+                                                    "tones, beyond the usual warmth")
 
     def _white_balance_from_skin(self, plan, faces: Sample | None, is_raw: bool) -> tuple[float, float]:
         """Without grey tones to measure, skin is the colour reference: bring its hue back into the skin band."""
         if faces is None or is_raw or faces.confidence < 0.5:
             return 0.0, 0.0
-        lab = _lab(faces.pixels)
-        a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
-        hue = math.degrees(math.atan2(b, a))
+        a, b, hue = skin_colour(faces.pixels)
         if abs(hue - SKIN_HUE_DEG) <= SKIN_HUE_TOLERANCE:
             return 0.0, 0.0
         chroma = max(math.hypot(a, b), 12.0)
@@ -237,13 +232,8 @@ class Predictor:
         d_temp, d_tint = solve_white_balance(faces.pixels, (chroma * math.cos(aim), chroma * math.sin(aim)))
         temp = round(float(np.clip(0.8 * d_temp, -WB_LIMIT[0], WB_LIMIT[0])))
         tint = round(float(np.clip(0.8 * d_tint, -WB_LIMIT[1], WB_LIMIT[1])))
-        if abs(temp) < 3 and abs(tint) < 3:
-            return 0.0, 0.0
-        plan.global_["IncrementalTemperature"] = temp
-        plan.global_["IncrementalTint"] = tint
-        plan.add_note("predictor", f"few grey tones to measure; skin hue {hue:.0f}° vs {SKIN_HUE_DEG:.0f}° "
-                                   f"expected: temperature {temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
-        return float(temp), float(tint)
+        return _set_white_balance(plan, temp, tint, f"few grey tones to measure; skin hue {hue:.0f}° vs "
+                                                    f"{SKIN_HUE_DEG:.0f}° expected")
 
     def _exposure(self, plan, frame: Sample, faces, subject, background, temp, tint) -> float:
         """Bring faces into their band (human priority); the rest of the frame gets a damped scene exposure.
@@ -365,9 +355,7 @@ class Predictor:
     # -- regions -------------------------------------------------------------------------------------------------
     def _skin(self, plan, faces: Sample, masks, conf, temp, tint, ev) -> None:
         """A colour cast on skin alone gets a local temperature/tint edit that brings its hue back."""
-        lab = _lab(simulate(faces.pixels, temp, tint, ev))
-        a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
-        hue = math.degrees(math.atan2(b, a))
+        a, b, hue = skin_colour(simulate(faces.pixels, temp, tint, ev))
         if abs(hue - SKIN_HUE_DEG) <= SKIN_HUE_TOLERANCE:
             return
         chroma = max(math.hypot(a, b), 12.0)
@@ -422,10 +410,26 @@ class Predictor:
                           param="Exposure2012")
 
 
-def _skin_hue(pixels: np.ndarray) -> float:
-    """Hue angle (degrees) of the median a*/b* of skin pixels."""
+def skin_colour(pixels: np.ndarray) -> tuple[float, float, float]:
+    """Median a*, b* of skin pixels and their hue angle (degrees)."""
     lab = _lab(pixels)
-    return math.degrees(math.atan2(float(np.median(lab[:, 2])), float(np.median(lab[:, 1]))))
+    a, b = float(np.median(lab[:, 1])), float(np.median(lab[:, 2]))
+    return a, b, math.degrees(math.atan2(b, a))
+
+
+def grey_tones(lab: np.ndarray) -> np.ndarray:
+    """Which pixels (CIELAB rows) are near grey and well exposed: the ones that may be grey in reality."""
+    return (np.hypot(lab[:, 1], lab[:, 2]) < GREY_MAX_CHROMA) & (lab[:, 0] > 15) & (lab[:, 0] < 95)
+
+
+def _set_white_balance(plan: RetouchPlan, temp: int, tint: int, why: str) -> tuple[float, float]:
+    """Write a relative white balance with its reason; moves under 3 units each are not worth an edit."""
+    if abs(temp) < 3 and abs(tint) < 3:
+        return 0.0, 0.0
+    plan.global_["IncrementalTemperature"] = temp
+    plan.global_["IncrementalTint"] = tint
+    plan.add_note("predictor", f"{why}: temperature {temp:+d}, tint {tint:+d}", param="IncrementalTemperature")
+    return float(temp), float(tint)
 
 
 def _to_band(value: float, band: tuple[float, float]) -> float:

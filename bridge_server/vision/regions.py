@@ -12,7 +12,7 @@ from ..imaging.decode import resize_to_edge
 from .scene import SceneDescriptor, describe_scene
 from .sky import detect_sky
 from .skin import body_skin
-from .stats import RegionStats, all_region_stats, lab_image
+from .stats import RegionMeasure, RegionStats, lab_image
 
 WORKING_EDGE = 1024  # the models see the photo at this size (small faces in groups need it)
 MEASURE_EDGE = 512  # masks, statistics and the returned working image: plenty for tones and colours
@@ -111,8 +111,8 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     background = 1.0 - subject if subject is not None else np.ones((mh, mw), np.float32)
     masks["background"] = background.astype(np.float32)
     confidence["background"] = confidence.get("subject", 0.9)
-    early = all_region_stats(lab, {k: masks[k] for k in ("face_skin", "background") if k in masks})
-    flash = _flash_likelihood(early)
+    measure_lab = RegionMeasure(lab)
+    flash = _flash_likelihood(measure_lab.stats({k: masks[k] for k in ("face_skin", "background") if k in masks}))
     sky = detect_sky(lab, subject, indoor_cues=max(flash, 0.6 if found else 0.0))
     notes += sky.notes
     if sky.kind != "none":
@@ -122,7 +122,7 @@ def analyse(image, *, use_models: bool = True, max_edge: int = WORKING_EDGE) -> 
     times["sky"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    stats = all_region_stats(lab, masks, known=early)
+    stats = measure_lab.stats(masks)
     scene = describe_scene(stats=stats, faces=found, masks=masks, linear=measure,
                            sky_share=float(masks["sky"].mean()) if "sky" in masks else 0.0, flash=flash)
     times["stats"] = time.perf_counter() - t

@@ -102,21 +102,23 @@ def region_stats(lab: np.ndarray, mask: np.ndarray | None, high_pass: np.ndarray
         chroma=float((chroma * weights).sum() / total), contrast=contrast, noise=float(noise))
 
 
-def all_region_stats(lab: np.ndarray, masks: dict[str, np.ndarray], *, step: int = 2,
-                     known: dict[str, RegionStats] | None = None) -> dict[str, RegionStats]:
-    """Statistics for the whole frame ("frame") and every non-empty mask (those in `known` are reused).
-    Measured on every `step`-th pixel each way (the noise map first at full size): the same statistics for a
-    quarter of the work."""
-    hp = noise_map(lab[..., 0])[::step, ::step]
-    lab = lab[::step, ::step]
-    chroma = np.hypot(lab[..., 1], lab[..., 2])
-    out = dict(known or {})
-    if "frame" not in out:
-        out["frame"] = region_stats(lab, None, hp, chroma)
-    for key, mask in masks.items():
-        if key in out:
-            continue
-        stats = region_stats(lab, np.asarray(mask)[::step, ::step], hp, chroma)
-        if stats is not None:
-            out[key] = stats
-    return out
+class RegionMeasure:
+    """Statistics of one CIELAB image for any number of masks, on every `step`-th pixel each way (the noise map
+    first at full size): the same statistics for a quarter of the work. The image is prepared once; `stats`
+    remembers what it measured, so asking again for a region costs nothing."""
+
+    def __init__(self, lab: np.ndarray, step: int = 2):
+        self.step = step
+        self.hp = noise_map(lab[..., 0])[::step, ::step]
+        self.lab = lab[::step, ::step]
+        self.chroma = np.hypot(self.lab[..., 1], self.lab[..., 2])
+        self.measured: dict[str, RegionStats] = {"frame": region_stats(self.lab, None, self.hp, self.chroma)}
+
+    def stats(self, masks: dict[str, np.ndarray]) -> dict[str, RegionStats]:
+        """The frame's statistics ("frame") and those of every non-empty mask."""
+        for key, mask in masks.items():
+            if key not in self.measured:
+                found = region_stats(self.lab, np.asarray(mask)[::self.step, ::self.step], self.hp, self.chroma)
+                if found is not None:
+                    self.measured[key] = found
+        return {k: v for k, v in self.measured.items() if k == "frame" or k in masks}
